@@ -1,0 +1,47 @@
+//! The audit trail: one structured log line per decision.
+//!
+//! Lines go through `tracing` with the fields as fields (not formatted text), so with
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` each decision is one JSON object in CloudWatch,
+//! correlated with the invocation's `requestId` span by the runtime. Query them with
+//! `fields.decision` in Logs Insights.
+
+use jiff::Timestamp;
+
+use crate::clock::rfc3339;
+use crate::firewall::{PortRange, Sources};
+
+/// What was decided about one grant or one instance.
+pub struct Decision<'a> {
+    pub decision: &'a str,
+    pub request_id: &'a str,
+    pub requester: Option<&'a str>,
+    pub instance: Option<&'a str>,
+    pub ports: &'a [PortRange],
+    pub sources: Option<&'a Sources>,
+    pub expires_at: Option<Timestamp>,
+    /// The rejection code or the cause (`expired`, `revoked`, `lockdown`).
+    pub reason: Option<&'a str>,
+    /// The requester's free-text justification.
+    pub justification: Option<&'a str>,
+}
+
+impl Decision<'_> {
+    pub fn log(&self) {
+        let rules: Vec<String> = self.ports.iter().map(ToString::to_string).collect();
+        let sources: Vec<&str> = self.sources.map(|s| s.iter().collect()).unwrap_or_default();
+        tracing::info!(
+            target: "audit",
+            audit = true,
+            decision = self.decision,
+            requestId = self.request_id,
+            requester = self.requester.unwrap_or(""),
+            instance = self.instance.unwrap_or(""),
+            rules = rules.join(",").as_str(),
+            sources = sources.join(",").as_str(),
+            expiresAt = self.expires_at.map(rfc3339).unwrap_or_default().as_str(),
+            reason = self.reason.unwrap_or(""),
+            justification = self.justification.unwrap_or(""),
+            "decision"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! `jit-local`: run event files through the Lambda handler on this machine.
+//! See `lightsail_jit::local` and `jit-local --help`.
+
+#![recursion_limit = "256"]
+
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use lightsail_jit::clock::ManualClock;
+use lightsail_jit::lightsail::Lightsail;
+use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::local::{Args, RunnerClock, Step, parse_args, run_steps};
+use lightsail_jit::policy::Policy;
+use lightsail_jit::service::App;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("jit-local: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<bool, String> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    }
+    let policy = match &args.policy {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Policy::from_json(&text)
+        }
+        None => Policy::from_env(),
+    }
+    .map_err(|e| e.to_string())?;
+    if args.aws {
+        eprintln!("jit-local: --aws: using real Lightsail with the default credential chain");
+        let app = App::new(AwsLightsail::from_env().await, policy, RunnerClock::System);
+        return report(&app, &args.steps).await;
+    }
+    let fixture = std::fs::read_to_string(&args.fixture)
+        .map_err(|e| format!("{}: {e}", args.fixture.display()))?;
+    let sim =
+        Sim::from_fixture_json(&fixture).map_err(|e| format!("{}: {e}", args.fixture.display()))?;
+    let start = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let app = App::new(sim, policy, RunnerClock::Simulated(ManualClock::new(start)));
+    report(&app, &args.steps).await
+}
+
+async fn report<L: Lightsail>(app: &App<L, RunnerClock>, steps: &[Step]) -> Result<bool, String> {
+    let out = Mutex::new(String::new());
+    let results = run_steps(app, steps, &out).await;
+    print!("{}", out.into_inner().unwrap_or_else(|e| e.into_inner()));
+    Ok(results?.iter().all(|r| r.outcome.is_ok()))
+}

@@ -1,0 +1,207 @@
+//! Lambda payload → commands (DESIGN §2).
+//!
+//! One function serves three triggers, told apart by shape:
+//!
+//! * `{"Records": [...]}` — an SQS batch; each body is a command or a whole EventBridge
+//!   event (when a rule targets the queue);
+//! * `{"detail-type", "source", "detail", ...}` — an EventBridge event; the command is
+//!   `detail`, and `aws.events` / `Scheduled Event` means `sweep`;
+//! * anything else — the command itself (direct invoke, Scheduler payload, rule `Input`).
+//!
+//! Classification never fails as a whole: a bad SQS body becomes a rejection for that
+//! record only, so the good records of the batch still run.
+
+use serde_json::Value;
+
+use crate::command::{Action, Command, Selection, printable};
+use crate::rejection::{Code, Rejection};
+
+/// One command to run, with the id that is its default `requestId`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub command: Result<Command, Rejection>,
+}
+
+/// An SQS record: its `messageId` is what `batchItemFailures` reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub message_id: String,
+    pub delivery: Delivery,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    Single(Box<Delivery>),
+    Batch(Vec<Record>),
+}
+
+/// A batch whose records cannot be reported one by one: the whole batch must fail.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("SQS record {index} has no messageId; the batch cannot report it alone")]
+pub struct UnreportableRecord {
+    pub index: usize,
+}
+
+pub fn classify(payload: &Value, invocation_id: &str) -> Result<Payload, UnreportableRecord> {
+    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| sqs_record(record, index))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Payload::Batch);
+    }
+    Ok(Payload::Single(Box::new(single(payload, invocation_id))))
+}
+
+fn single(payload: &Value, fallback_id: &str) -> Delivery {
+    if is_eventbridge(payload) {
+        eventbridge(payload, fallback_id)
+    } else {
+        Delivery {
+            id: fallback_id.to_string(),
+            command: Command::from_json(payload),
+        }
+    }
+}
+
+fn is_eventbridge(value: &Value) -> bool {
+    value.get("detail-type").is_some() && value.get("source").is_some()
+}
+
+fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
+    let id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .unwrap_or(fallback_id)
+        .to_string();
+    let source = event.get("source").and_then(Value::as_str).unwrap_or("");
+    let detail_type = event
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let command = if source == "aws.events" && detail_type == "Scheduled Event" {
+        Ok(Command {
+            request_id: None,
+            dry_run: false,
+            action: Action::Sweep(Selection::default()),
+        })
+    } else {
+        match event.get("detail") {
+            Some(detail @ Value::Object(_)) => Command::from_json(detail),
+            Some(_) | None => Err(Rejection::new(
+                Code::InvalidEnvelope,
+                format!(
+                    "EventBridge event (source {}, detail-type {}) has no `detail` object holding the command",
+                    printable(source, 60),
+                    printable(detail_type, 60)
+                ),
+            )),
+        }
+    };
+    Delivery { id, command }
+}
+
+fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord> {
+    let message_id = record
+        .get("messageId")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .ok_or(UnreportableRecord { index })?
+        .to_string();
+    let delivery = match record.get("body").and_then(Value::as_str) {
+        None => Delivery {
+            id: message_id.clone(),
+            command: Err(Rejection::new(
+                Code::InvalidEnvelope,
+                "SQS record has no string `body`",
+            )),
+        },
+        Some(body) => match serde_json::from_str::<Value>(body) {
+            Ok(value) => single(&value, &message_id),
+            Err(e) => Delivery {
+                id: message_id.clone(),
+                command: Err(Rejection::new(
+                    Code::MalformedJson,
+                    format!(
+                        "SQS body is not JSON ({e}); it starts {}",
+                        printable(body, 40)
+                    ),
+                )),
+            },
+        },
+    };
+    Ok(Record {
+        message_id,
+        delivery,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn single_of(v: Value) -> Delivery {
+        match classify(&v, "inv-1").unwrap() {
+            Payload::Single(d) => *d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn direct_command_uses_the_invocation_id() {
+        let d = single_of(json!({"action": "status"}));
+        assert_eq!(d.id, "inv-1");
+        assert_eq!(d.command.unwrap().action.name(), "status");
+    }
+
+    #[test]
+    fn eventbridge_detail_and_schedule() {
+        let d = single_of(
+            json!({"id": "ev-1", "source": "chatops", "detail-type": "JitRequest",
+                                 "detail": {"action": "revoke", "instanceName": "web-1"}}),
+        );
+        assert_eq!(d.id, "ev-1");
+        assert_eq!(d.command.unwrap().action.name(), "revoke");
+        let d = single_of(
+            json!({"id": "ev-2", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}),
+        );
+        assert_eq!(d.command.unwrap().action.name(), "sweep");
+        let d = single_of(json!({"id": "ev-3", "source": "chatops", "detail-type": "JitRequest"}));
+        assert_eq!(d.command.unwrap_err().code, Code::InvalidEnvelope);
+    }
+
+    #[test]
+    fn sqs_bodies_are_commands_or_events() {
+        let payload = json!({"Records": [
+            {"messageId": "m1", "body": "{\"action\":\"status\"}"},
+            {"messageId": "m2", "body": "{\"id\":\"ev-9\",\"source\":\"x\",\"detail-type\":\"y\",\"detail\":{\"action\":\"sweep\"}}"},
+            {"messageId": "m3", "body": "not json"},
+            {"messageId": "m4"}
+        ]});
+        let Payload::Batch(records) = classify(&payload, "inv").unwrap() else {
+            panic!()
+        };
+        assert_eq!(records[0].delivery.id, "m1");
+        assert_eq!(records[1].delivery.id, "ev-9");
+        assert_eq!(
+            records[1].delivery.command.as_ref().unwrap().action.name(),
+            "sweep"
+        );
+        assert_eq!(
+            records[2].delivery.command.as_ref().unwrap_err().code,
+            Code::MalformedJson
+        );
+        assert_eq!(
+            records[3].delivery.command.as_ref().unwrap_err().code,
+            Code::InvalidEnvelope
+        );
+        assert_eq!(
+            classify(&json!({"Records": [{"body": "{}"}]}), "inv"),
+            Err(UnreportableRecord { index: 0 })
+        );
+    }
+}

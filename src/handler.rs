@@ -1,0 +1,129 @@
+//! The Lambda handler: payload in, outcome out.
+//!
+//! Direct and EventBridge invocations answer with the command's outcome, or an error
+//! when the failure was transient (so Lambda's async retries or EventBridge deliver it
+//! again). SQS batches answer with `batchItemFailures` naming only the records that
+//! failed transiently: a rejected record is done, and retrying it could not help.
+//! Records for different instances run concurrently; records for one instance run in
+//! order, so a grant and a revoke sent together apply as sent.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::sqs::SqsBatchResponse;
+use futures::future::join_all;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::envelope::{Delivery, Payload, Record, UnreportableRecord, classify};
+use crate::lightsail::Lightsail;
+use crate::outcome::Outcome;
+use crate::service::{App, Transient};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Transient(#[from] Transient),
+    #[error(transparent)]
+    Unreportable(#[from] UnreportableRecord),
+    #[error("cannot serialise the outcome: {0}")]
+    Serialise(#[from] serde_json::Error),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Diagnostic {
+        let error_type = match &e {
+            HandlerError::Transient(_) => "Transient",
+            HandlerError::Unreportable(_) => "UnreportableRecord",
+            HandlerError::Serialise(_) => "Serialise",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+pub async fn handle<L: Lightsail, C: Clock>(
+    app: &App<L, C>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
+    match classify(&event.payload, &event.context.request_id)? {
+        Payload::Single(delivery) => Ok(serde_json::to_value(run(app, &delivery).await?)?),
+        Payload::Batch(records) => Ok(serde_json::to_value(batch(app, records).await)?),
+    }
+}
+
+/// Run one delivery: a rejected envelope or command becomes a `rejected` outcome.
+pub async fn run<L: Lightsail, C: Clock>(
+    app: &App<L, C>,
+    delivery: &Delivery,
+) -> Result<Outcome, Transient> {
+    match &delivery.command {
+        Ok(command) => app.execute(command, &delivery.id).await,
+        Err(rejection) => {
+            crate::audit::Decision {
+                decision: "rejected",
+                request_id: &delivery.id,
+                requester: None,
+                instance: None,
+                ports: &[],
+                sources: None,
+                expires_at: None,
+                reason: Some(rejection.code.as_str()),
+                justification: Some(&rejection.message),
+            }
+            .log();
+            Ok(Outcome::rejected(&delivery.id, None, rejection.clone()))
+        }
+    }
+}
+
+pub async fn batch<L: Lightsail, C: Clock>(
+    app: &App<L, C>,
+    records: Vec<Record>,
+) -> SqsBatchResponse {
+    // Group by instance, keeping arrival order inside each group.
+    let mut groups: BTreeMap<Option<String>, Vec<&Record>> = BTreeMap::new();
+    let mut solo = Vec::new();
+    for record in &records {
+        match record
+            .delivery
+            .command
+            .as_ref()
+            .ok()
+            .and_then(|c| c.action.instance_name())
+        {
+            Some(name) => groups
+                .entry(Some(name.to_string()))
+                .or_default()
+                .push(record),
+            None => solo.push(vec![record]),
+        }
+    }
+    let lanes = groups.into_values().chain(solo);
+    let results = join_all(lanes.map(|lane| async move {
+        let mut failed = Vec::new();
+        for record in lane {
+            let span = tracing::info_span!("record", messageId = %record.message_id);
+            match run(app, &record.delivery).instrument(span).await {
+                Ok(outcome) => tracing::info!(messageId = %record.message_id, status = outcome.status(), "record done"),
+                Err(err) => {
+                    tracing::warn!(messageId = %record.message_id, error = %err, "record will be retried");
+                    failed.push(record.message_id.clone());
+                }
+            }
+        }
+        failed
+    }))
+    .await;
+    let failed: Vec<String> = results.into_iter().flatten().collect();
+    let mut response = SqsBatchResponse::default();
+    for record in &records {
+        if failed.contains(&record.message_id) {
+            response.add_failure(record.message_id.clone());
+        }
+    }
+    response
+}

@@ -1,0 +1,207 @@
+//! [`Lightsail`] over aws-sdk-lightsail.
+//!
+//! The adapter only translates: our types to SDK builders and back, and SDK errors to
+//! [`LightsailError`] classified by the wire code and HTTP status (not by the typed
+//! variant, which misses Lightsail's `DoesNotExist`). Retries of throttles and 5xx are
+//! the SDK's standard retry; what still fails is reported as transient.
+
+use aws_sdk_lightsail::Client;
+use aws_sdk_lightsail::config::http::HttpResponse;
+use aws_sdk_lightsail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lightsail::types::{self as sdk, NetworkProtocol};
+
+use crate::firewall::{PortRule, Protocol};
+use crate::ledger::Tag;
+use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page, classify};
+
+pub struct AwsLightsail {
+    client: Client,
+}
+
+impl AwsLightsail {
+    pub fn new(client: Client) -> Self {
+        AwsLightsail { client }
+    }
+
+    /// Region, credentials and endpoint from the environment (including
+    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_from_env().await;
+        AwsLightsail::new(Client::new(&config))
+    }
+}
+
+fn failure<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> LightsailError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let kind = match &err {
+        SdkError::ServiceError(_) => classify(err.code(), status),
+        SdkError::ConstructionFailure(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Transient,
+    };
+    let code = err.code().unwrap_or(match &err {
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "Unknown",
+    });
+    LightsailError::new(operation, kind, code, DisplayErrorContext(&err).to_string())
+}
+
+fn to_port_info(rule: &PortRule) -> sdk::PortInfo {
+    // All three lists are always set: an absent list may mean "anywhere".
+    sdk::PortInfo::builder()
+        .protocol(NetworkProtocol::from(rule.protocol.as_str()))
+        .from_port(rule.from_port)
+        .to_port(rule.to_port)
+        .set_cidrs(Some(rule.cidrs.clone()))
+        .set_ipv6_cidrs(Some(rule.ipv6_cidrs.clone()))
+        .set_cidr_list_aliases(Some(rule.cidr_list_aliases.clone()))
+        .build()
+}
+
+fn from_instance(
+    operation: &'static str,
+    instance: &sdk::Instance,
+) -> Result<Instance, LightsailError> {
+    let name = instance.name().unwrap_or_default().to_string();
+    let mut ports = Vec::new();
+    for port in instance.networking().map(|n| n.ports()).unwrap_or_default() {
+        let protocol_text = port.protocol().map(|p| p.as_str()).unwrap_or("");
+        // An unknown protocol must stop the caller: a Put without that rule would delete it.
+        let protocol: Protocol = protocol_text.parse().map_err(|e: String| {
+            LightsailError::new(
+                operation,
+                ErrorKind::InvalidInput,
+                "UnsupportedProtocol",
+                format!("{name}: {e}"),
+            )
+        })?;
+        ports.push(PortRule {
+            protocol,
+            from_port: port.from_port(),
+            to_port: port.to_port(),
+            cidrs: port.cidrs().to_vec(),
+            ipv6_cidrs: port.ipv6_cidrs().to_vec(),
+            cidr_list_aliases: port.cidr_list_aliases().to_vec(),
+        });
+    }
+    let tags = instance
+        .tags()
+        .iter()
+        .filter_map(|t| {
+            t.key().map(|key| Tag {
+                key: key.to_string(),
+                value: t.value().map(str::to_string),
+            })
+        })
+        .collect();
+    Ok(Instance { name, tags, ports })
+}
+
+impl Lightsail for AwsLightsail {
+    async fn get_instance(&self, name: &str) -> Result<Instance, LightsailError> {
+        const OP: &str = "GetInstance";
+        let out = self
+            .client
+            .get_instance()
+            .instance_name(name)
+            .send()
+            .await
+            .map_err(|e| failure(OP, e))?;
+        match out.instance() {
+            Some(instance) => from_instance(OP, instance),
+            None => Err(LightsailError::new(
+                OP,
+                ErrorKind::NotFound,
+                "DoesNotExist",
+                format!("no instance {name}"),
+            )),
+        }
+    }
+
+    async fn get_instances(&self, page_token: Option<&str>) -> Result<Page, LightsailError> {
+        const OP: &str = "GetInstances";
+        let out = self
+            .client
+            .get_instances()
+            .set_page_token(page_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| failure(OP, e))?;
+        Ok(Page {
+            instances: out
+                .instances()
+                .iter()
+                .map(|i| from_instance(OP, i))
+                .collect::<Result<_, _>>()?,
+            next_page_token: out
+                .next_page_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    async fn open_instance_public_ports(
+        &self,
+        name: &str,
+        rule: &PortRule,
+    ) -> Result<(), LightsailError> {
+        self.client
+            .open_instance_public_ports()
+            .instance_name(name)
+            .port_info(to_port_info(rule))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failure("OpenInstancePublicPorts", e))
+    }
+
+    async fn put_instance_public_ports(
+        &self,
+        name: &str,
+        rules: &[PortRule],
+    ) -> Result<(), LightsailError> {
+        self.client
+            .put_instance_public_ports()
+            .instance_name(name)
+            .set_port_infos(Some(rules.iter().map(to_port_info).collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failure("PutInstancePublicPorts", e))
+    }
+
+    async fn tag_resource(&self, name: &str, tags: &[Tag]) -> Result<(), LightsailError> {
+        let tags = tags
+            .iter()
+            .map(|t| {
+                sdk::Tag::builder()
+                    .key(&t.key)
+                    .set_value(t.value.clone())
+                    .build()
+            })
+            .collect();
+        self.client
+            .tag_resource()
+            .resource_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failure("TagResource", e))
+    }
+
+    async fn untag_resource(&self, name: &str, keys: &[String]) -> Result<(), LightsailError> {
+        self.client
+            .untag_resource()
+            .resource_name(name)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failure("UntagResource", e))
+    }
+}

@@ -1,0 +1,26 @@
+//! The Lambda function. Everything expensive happens once, before the first event:
+//! logging, the policy (an invalid one stops the cold start with a message naming the
+//! field), the SDK configuration and client. No network call is made here.
+
+#![recursion_limit = "256"]
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lightsail_jit::clock::SystemClock;
+use lightsail_jit::handler::handle;
+use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::policy::Policy;
+use lightsail_jit::service::App;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let policy = Policy::from_env()?;
+    let lightsail = AwsLightsail::from_env().await;
+    let app = App::new(lightsail, policy, SystemClock);
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(app, event).await
+    }))
+    .await
+}

@@ -1,0 +1,165 @@
+//! Outcomes: the JSON a command answers with (DESIGN §2).
+//!
+//! Every outcome carries a `status`. `rejected` is a normal outcome (the command was
+//! wrong; retrying cannot help), so the Lambda returns it as `Ok`. Only transient
+//! failures become an `Err`, which makes Lambda, SQS or EventBridge deliver again.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::clock::serialize_second;
+use crate::firewall::{Diff, PortRange, PortRule, Sources};
+use crate::ledger::{Grant, Tag};
+use crate::rejection::Rejection;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum Outcome {
+    #[serde(rename_all = "camelCase")]
+    Granted {
+        request_id: String,
+        instance_name: String,
+        #[serde(serialize_with = "serialize_second")]
+        expires_at: Timestamp,
+        opened: Vec<PortRule>,
+        /// The same request was delivered before: nothing new was recorded.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    Rejected {
+        request_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instance_name: Option<String>,
+        error: Rejection,
+    },
+    #[serde(rename_all = "camelCase")]
+    Revoked {
+        request_id: String,
+        instance_name: String,
+        revoked: Vec<String>,
+        api_calls: usize,
+    },
+    #[serde(rename_all = "camelCase")]
+    Extended {
+        request_id: String,
+        instance_name: String,
+        #[serde(serialize_with = "serialize_second")]
+        expires_at: Timestamp,
+    },
+    #[serde(rename_all = "camelCase")]
+    Swept {
+        instances: usize,
+        expired: usize,
+        drift_corrected: usize,
+        api_calls: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<InstanceFailure>,
+    },
+    #[serde(rename_all = "camelCase")]
+    LockedDown {
+        instances: usize,
+        ended: usize,
+        api_calls: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<InstanceFailure>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Status { instances: Vec<InstanceStatus> },
+    /// `dryRun: true`: what the command would do. Nothing was written.
+    #[serde(rename_all = "camelCase")]
+    Plan {
+        request_id: String,
+        action: &'static str,
+        instances: Vec<InstancePlan>,
+    },
+}
+
+impl Outcome {
+    pub fn rejected(request_id: &str, instance_name: Option<&str>, error: Rejection) -> Outcome {
+        Outcome::Rejected {
+            request_id: request_id.to_string(),
+            instance_name: instance_name.map(str::to_string),
+            error,
+        }
+    }
+
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Granted { .. } => "granted",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Revoked { .. } => "revoked",
+            Outcome::Extended { .. } => "extended",
+            Outcome::Swept { .. } => "swept",
+            Outcome::LockedDown { .. } => "lockedDown",
+            Outcome::Status { .. } => "status",
+            Outcome::Plan { .. } => "plan",
+        }
+    }
+}
+
+/// An instance a sweep or lockdown could not finish, for a permanent reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceFailure {
+    pub instance_name: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The exact plan for one instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstancePlan {
+    pub instance_name: String,
+    /// `OpenInstancePublicPorts` calls (grant).
+    pub open: Vec<PortRule>,
+    /// The `PutInstancePublicPorts` body, when the firewall must be replaced.
+    pub put_body: Option<Vec<PortRule>>,
+    pub tags_to_write: Vec<Tag>,
+    pub tags_to_remove: Vec<String>,
+    /// Against the live firewall.
+    pub diff: Diff,
+    /// Grants this command ends.
+    pub ends: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceStatus {
+    pub instance_name: String,
+    pub grants: Vec<GrantView>,
+    /// Where the baseline in force comes from: `declared` (policy), `captured` (tags),
+    /// `recovered` (tags lost; firewall minus grants) or `live` (no grants: the firewall).
+    pub baseline_origin: &'static str,
+    pub baseline: Vec<PortRule>,
+    pub firewall: Vec<PortRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantView {
+    pub request_id: String,
+    pub requester: String,
+    #[serde(serialize_with = "serialize_second")]
+    pub granted_at: Timestamp,
+    #[serde(serialize_with = "serialize_second")]
+    pub expires_at: Timestamp,
+    pub active: bool,
+    pub ports: Vec<PortRange>,
+    pub sources: Sources,
+}
+
+impl GrantView {
+    pub fn new(grant: &Grant, now: Timestamp) -> Self {
+        GrantView {
+            request_id: grant.request_id.clone(),
+            requester: grant.requester.clone(),
+            granted_at: grant.granted_at,
+            expires_at: grant.expires_at,
+            active: grant.is_active(now),
+            ports: grant.ports.clone(),
+            sources: grant.sources.clone(),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The reconcile protocol for one instance (DESIGN §5): the pure [`plan`] and the
+//! ordered [`execute`].
+//!
+//! desired = canonical(baseline ∪ rules of the grants that stay). The order of the
+//! writes is the safety argument:
+//!
+//! 1. `PutInstancePublicPorts(desired)`, only if the live firewall differs;
+//! 2. only after the Put succeeded, untag the grants that ended (and the captured
+//!    baseline once no grant is left) — so a port is never open without a tag that a
+//!    later sweep will close;
+//! 3. re-read the instance and re-open any active grant whose rules the Put removed —
+//!    a grant recorded while we were working (it wrote its tag after our read) is never
+//!    dropped. If that grant raced our removal of the baseline tags, write them back.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use crate::firewall::{Diff, PortRule, RuleSet};
+use crate::ledger::{BASELINE_KEY, Grant, Ledger, Tag, encode_baseline};
+use crate::lightsail::{Instance, Lightsail, LightsailError};
+use crate::outcome::InstancePlan;
+use crate::policy::Policy;
+
+/// Which grants a reconcile ends, besides those whose time has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Sweep: only expired grants end.
+    Expired,
+    /// Revoke one grant, or every grant on the instance.
+    Revoke(Option<&'a str>),
+    /// Lockdown: every grant ends and the lockdown rules apply.
+    Lockdown,
+}
+
+/// Where the baseline in force comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineOrigin {
+    /// `instances.<name>.baseline` in policy: enforced by every sweep.
+    Declared,
+    /// Captured into tags at the first grant.
+    Captured,
+    /// Grants exist but the captured baseline is gone: the live firewall minus every
+    /// grant's rules (so nothing a grant opened survives its end).
+    Recovered,
+    /// No grants and nothing declared: the live firewall is the baseline.
+    Live,
+}
+
+impl BaselineOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineOrigin::Declared => "declared",
+            BaselineOrigin::Captured => "captured",
+            BaselineOrigin::Recovered => "recovered",
+            BaselineOrigin::Live => "live",
+        }
+    }
+}
+
+pub fn baseline_in_force(
+    policy: &Policy,
+    name: &str,
+    ledger: &Ledger,
+    actual: &RuleSet,
+) -> (RuleSet, BaselineOrigin) {
+    if let Some(declared) = policy.declared_baseline(name) {
+        return (declared.clone(), BaselineOrigin::Declared);
+    }
+    if let Some(captured) = &ledger.baseline {
+        return (captured.clone(), BaselineOrigin::Captured);
+    }
+    if ledger.grants.is_empty() {
+        return (actual.clone(), BaselineOrigin::Live);
+    }
+    let mut granted = RuleSet::new();
+    for grant in &ledger.grants {
+        granted.union(&grant.rules());
+    }
+    (actual.minus(&granted), BaselineOrigin::Recovered)
+}
+
+/// What one reconcile will do to one instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub instance_name: String,
+    pub ended: Vec<Grant>,
+    /// How many of `ended` ended because their time passed.
+    pub expired: usize,
+    pub put: Option<Vec<PortRule>>,
+    pub diff: Diff,
+    pub untag: Vec<String>,
+    /// Baseline tags to write back (recovered baseline while grants remain).
+    pub retag: Vec<Tag>,
+    /// The live firewall differed from what the ledger explains.
+    pub drift: bool,
+    pub baseline: RuleSet,
+    pub baseline_origin: BaselineOrigin,
+}
+
+impl Plan {
+    pub fn writes(&self) -> bool {
+        self.put.is_some() || !self.untag.is_empty() || !self.retag.is_empty()
+    }
+
+    pub fn view(&self) -> InstancePlan {
+        InstancePlan {
+            instance_name: self.instance_name.clone(),
+            open: Vec::new(),
+            put_body: self.put.clone(),
+            tags_to_write: self.retag.clone(),
+            tags_to_remove: self.untag.clone(),
+            diff: self.diff.clone(),
+            ends: self.ended.iter().map(|g| g.request_id.clone()).collect(),
+        }
+    }
+}
+
+/// Decide, without I/O, what reconciling `instance` at `now` requires.
+pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp) -> Plan {
+    let name = instance.name.as_str();
+    let ledger = Ledger::read(&instance.tags);
+    let actual = RuleSet::from_rules(&instance.ports);
+    let (baseline, baseline_origin) = baseline_in_force(policy, name, &ledger, &actual);
+
+    let ends = |g: &Grant| match ending {
+        Ending::Expired => false,
+        Ending::Revoke(None) | Ending::Lockdown => true,
+        Ending::Revoke(Some(id)) => g.request_id == id,
+    };
+    let (ended, remaining): (Vec<Grant>, Vec<Grant>) = ledger
+        .grants
+        .iter()
+        .cloned()
+        .partition(|g| !g.is_active(now) || ends(g));
+    let expired = ended.iter().filter(|g| !g.is_active(now)).count();
+
+    let mut desired = match ending {
+        Ending::Lockdown => policy.lockdown_rules(name).unwrap_or(&baseline).clone(),
+        _ => baseline.clone(),
+    };
+    for grant in &remaining {
+        desired.union(&grant.rules());
+    }
+    let mut explained = baseline.clone();
+    for grant in &ledger.grants {
+        explained.union(&grant.rules());
+    }
+
+    let mut untag: Vec<String> = ended.iter().map(Grant::tag_key).collect();
+    untag.extend(ledger.broken_keys.iter().cloned());
+    if remaining.is_empty() {
+        untag.extend(ledger.baseline_keys.iter().cloned());
+    }
+    let retag = if baseline_origin == BaselineOrigin::Recovered && !remaining.is_empty() {
+        encode_baseline(&baseline).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Plan {
+        instance_name: name.to_string(),
+        expired,
+        put: (actual != desired).then(|| desired.to_rules()),
+        diff: Diff::between(&actual, &desired),
+        untag,
+        retag,
+        drift: actual != explained,
+        ended,
+        baseline,
+        baseline_origin,
+    }
+}
+
+/// Carry a plan out in protocol order. Returns how many rules had to be re-opened for
+/// grants that raced this reconcile.
+pub async fn execute(
+    ls: &impl Lightsail,
+    plan: &Plan,
+    now: Timestamp,
+) -> Result<usize, LightsailError> {
+    let name = plan.instance_name.as_str();
+    if let Some(body) = &plan.put {
+        ls.put_instance_public_ports(name, body).await?;
+    }
+    if !plan.retag.is_empty() {
+        ls.tag_resource(name, &plan.retag).await?;
+    }
+    if !plan.untag.is_empty() {
+        ls.untag_resource(name, &plan.untag).await?;
+    }
+    let dropped_baseline = plan.untag.iter().any(|k| k.starts_with(BASELINE_KEY));
+    if plan.put.is_none() && !dropped_baseline {
+        return Ok(0);
+    }
+    let fresh = ls.get_instance(name).await?;
+    let ledger = Ledger::read(&fresh.tags);
+    let actual = RuleSet::from_rules(&fresh.ports);
+    let ended: BTreeSet<&str> = plan.ended.iter().map(|g| g.request_id.as_str()).collect();
+    let survivors: Vec<&Grant> = ledger
+        .active(now)
+        .filter(|g| !ended.contains(g.request_id.as_str()))
+        .collect();
+    let mut reopened = 0;
+    for grant in &survivors {
+        for rule in grant.rules().minus(&actual).to_rules() {
+            ls.open_instance_public_ports(name, &rule).await?;
+            reopened += 1;
+        }
+    }
+    if !survivors.is_empty()
+        && ledger.baseline.is_none()
+        && plan.baseline_origin != BaselineOrigin::Declared
+        && let Ok(tags) = encode_baseline(&plan.baseline)
+    {
+        ls.tag_resource(name, &tags).await?;
+    }
+    Ok(reopened)
+}

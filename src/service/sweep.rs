@@ -1,0 +1,174 @@
+//! `sweep` and `lockdown` across instances: the reconcile protocol for every managed
+//! instance (or the named ones), with bounded concurrency.
+//!
+//! An unchanged instance costs nothing beyond its share of the paged read. A transient
+//! failure on one instance does not stop the others; the command then reports a
+//! transient failure so the schedule or queue runs it again (sweeps are idempotent).
+
+use futures::StreamExt;
+use jiff::Timestamp;
+
+use super::inventory::inventory;
+use super::reconcile::{Ending, Plan, execute, plan};
+use super::{App, Transient};
+use crate::audit::Decision;
+use crate::clock::Clock;
+use crate::command::Selection;
+use crate::ledger::Ledger;
+use crate::lightsail::{ErrorKind, Lightsail, LightsailError, Metered};
+use crate::outcome::{InstanceFailure, Outcome};
+
+enum Report {
+    Unmanaged,
+    Done(Plan),
+    Failed(String, LightsailError),
+}
+
+pub async fn sweep<L: Lightsail, C: Clock>(
+    app: &App<L, C>,
+    ls: &Metered<'_, L>,
+    selection: &Selection,
+    ending: Ending<'_>,
+    request_id: &str,
+    dry_run: bool,
+) -> Result<Outcome, Transient> {
+    let now = app.clock.now();
+    let named = selection.instance_names.as_deref();
+    let concurrency = app.policy.sweep_concurrency;
+    let reports: Vec<Report> = inventory(ls, named, concurrency)
+        .map(|found| async move {
+            let instance = match found {
+                Ok(instance) => instance,
+                Err((name, err)) => return Report::Failed(name.unwrap_or_default(), err),
+            };
+            let ledger = Ledger::read(&instance.tags);
+            if !app.is_managed(&instance, &ledger) {
+                return match named {
+                    Some(_) => Report::Failed(
+                        instance.name.clone(),
+                        LightsailError::new(
+                            "sweep",
+                            ErrorKind::Refused,
+                            "InstanceNotManaged",
+                            "not managed: left untouched",
+                        ),
+                    ),
+                    None => Report::Unmanaged,
+                };
+            }
+            let plan = plan(&app.policy, &instance, ending, now);
+            if dry_run {
+                return Report::Done(plan);
+            }
+            match execute(ls, &plan, now).await {
+                Ok(_) => Report::Done(plan),
+                Err(err) => Report::Failed(plan.instance_name.clone(), err),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    summarize(
+        reports,
+        ending,
+        request_id,
+        dry_run,
+        now,
+        ls.calls(),
+        selection,
+    )
+}
+
+fn summarize(
+    reports: Vec<Report>,
+    ending: Ending<'_>,
+    request_id: &str,
+    dry_run: bool,
+    now: Timestamp,
+    api_calls: usize,
+    selection: &Selection,
+) -> Result<Outcome, Transient> {
+    let mut plans = Vec::new();
+    let mut failed = Vec::new();
+    let mut transient = None;
+    for report in reports {
+        match report {
+            Report::Unmanaged => {}
+            Report::Done(plan) => plans.push(plan),
+            Report::Failed(name, err) => {
+                tracing::warn!(instance = %name, error = %err, "reconcile failed");
+                if err.is_transient() {
+                    transient.get_or_insert(err);
+                } else {
+                    failed.push(InstanceFailure {
+                        instance_name: name,
+                        code: err.code,
+                        message: err.message,
+                    });
+                }
+            }
+        }
+    }
+    plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
+    let action = match ending {
+        Ending::Lockdown => "lockdown",
+        _ => "sweep",
+    };
+    if dry_run {
+        return Ok(Outcome::Plan {
+            request_id: request_id.to_string(),
+            action,
+            instances: plans
+                .iter()
+                .filter(|p| p.writes())
+                .map(Plan::view)
+                .collect(),
+        });
+    }
+    for plan in &plans {
+        for grant in &plan.ended {
+            Decision {
+                decision: if grant.is_active(now) {
+                    action
+                } else {
+                    "expired"
+                },
+                request_id: &grant.request_id,
+                requester: selection.requester.as_deref().or(Some(&grant.requester)),
+                instance: Some(&plan.instance_name),
+                ports: &grant.ports,
+                sources: Some(&grant.sources),
+                expires_at: Some(grant.expires_at),
+                reason: Some(if grant.is_active(now) {
+                    action
+                } else {
+                    "expired"
+                }),
+                justification: selection.reason.as_deref(),
+            }
+            .log();
+        }
+        if plan.drift && plan.put.is_some() {
+            tracing::warn!(instance = %plan.instance_name, "drift corrected: the firewall differed from baseline + grants");
+        }
+    }
+    if let Some(err) = transient {
+        return Err(Transient(err));
+    }
+    let instances = plans.len();
+    Ok(match ending {
+        Ending::Lockdown => Outcome::LockedDown {
+            instances,
+            ended: plans.iter().map(|p| p.ended.len()).sum(),
+            api_calls,
+            failed,
+        },
+        _ => Outcome::Swept {
+            instances,
+            expired: plans.iter().map(|p| p.expired).sum(),
+            drift_corrected: plans.iter().filter(|p| p.drift && p.put.is_some()).count(),
+            api_calls,
+            failed,
+        },
+    })
+}
