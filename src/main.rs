@@ -15,7 +15,8 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let policy = Policy::from_env()?;
+    let policy =
+        Policy::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
     let lightsail = AwsLightsail::from_env().await;
     let app = App::new(lightsail, policy, SystemClock);
     let app = &app;

@@ -48,6 +48,39 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, for documentation and coverage checks.
+    pub const ALL: [Code; 29] = [
+        Code::MalformedJson,
+        Code::InvalidEnvelope,
+        Code::MissingField,
+        Code::UnknownField,
+        Code::InvalidField,
+        Code::UnknownAction,
+        Code::TooManyItems,
+        Code::InvalidPort,
+        Code::InvalidCidr,
+        Code::InvalidAlias,
+        Code::SourceTooWide,
+        Code::SourceNotAllowed,
+        Code::NoSource,
+        Code::PortNotAllowed,
+        Code::InvalidDuration,
+        Code::DurationTooLong,
+        Code::InvalidInstanceName,
+        Code::InstanceNotManaged,
+        Code::InstanceNotFound,
+        Code::InvalidRequestId,
+        Code::InvalidRequester,
+        Code::InvalidReason,
+        Code::RequesterNotAllowed,
+        Code::ReasonRequired,
+        Code::LedgerFull,
+        Code::GrantTooLarge,
+        Code::UnknownGrant,
+        Code::GrantExpired,
+        Code::LightsailRefused,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::MalformedJson => "MalformedJson",

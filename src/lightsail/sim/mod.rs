@@ -70,6 +70,7 @@ pub enum Timing {
 #[derive(Clone, Debug)]
 struct Fault {
     op: Op,
+    instance: Option<String>,
     remaining: usize,
     timing: Timing,
     kind: ErrorKind,
@@ -98,7 +99,7 @@ struct State {
     model: Model,
     calls: Vec<Call>,
     faults: Vec<Fault>,
-    gates: VecDeque<(Op, Gate)>,
+    gates: VecDeque<(Op, Option<String>, Gate)>,
     /// Answer "not found" as real Lightsail may: `code: DoesNotExist`.
     does_not_exist_code: bool,
 }
@@ -196,6 +197,7 @@ impl Sim {
     ) {
         self.lock().faults.push(Fault {
             op,
+            instance: None,
             remaining: times,
             timing,
             kind,
@@ -203,10 +205,31 @@ impl Sim {
         });
     }
 
+    /// The next `times` calls of `op` on `instance` fail with a transient error.
+    pub fn fail_on(&self, op: Op, instance: &str, times: usize, timing: Timing) {
+        self.lock().faults.push(Fault {
+            op,
+            instance: Some(instance.to_string()),
+            remaining: times,
+            timing,
+            kind: ErrorKind::Transient,
+            code: "ServiceException",
+        });
+    }
+
     /// Pause the next call of `op` until the returned gate is released.
     pub fn pause_before(&self, op: Op) -> Gate {
+        self.pause(op, None)
+    }
+
+    /// Pause the next call of `op` on `instance` until the returned gate is released.
+    pub fn pause_before_on(&self, op: Op, instance: &str) -> Gate {
+        self.pause(op, Some(instance.to_string()))
+    }
+
+    fn pause(&self, op: Op, instance: Option<String>) -> Gate {
         let gate = Gate::default();
-        self.lock().gates.push_back((op, gate.clone()));
+        self.lock().gates.push_back((op, instance, gate.clone()));
         gate
     }
 
@@ -218,8 +241,13 @@ impl Sim {
     ) -> Result<T, LightsailError> {
         let gate = {
             let mut state = self.lock();
-            let position = state.gates.iter().position(|(o, _)| *o == op);
-            position.and_then(|p| state.gates.remove(p)).map(|(_, g)| g)
+            let position = state
+                .gates
+                .iter()
+                .position(|(o, i, _)| *o == op && matches(i, instance));
+            position
+                .and_then(|p| state.gates.remove(p))
+                .map(|(_, _, g)| g)
         };
         if let Some(gate) = gate {
             gate.reached.notify_one();
@@ -229,7 +257,7 @@ impl Sim {
         let fault = state
             .faults
             .iter_mut()
-            .find(|f| f.op == op && f.remaining > 0)
+            .find(|f| f.op == op && f.remaining > 0 && matches(&f.instance, instance))
             .map(|f| {
                 f.remaining -= 1;
                 f.clone()
@@ -256,6 +284,11 @@ impl Sim {
         });
         outcome
     }
+}
+
+/// A filter of `None` matches every instance.
+fn matches(filter: &Option<String>, instance: Option<&str>) -> bool {
+    filter.as_deref().is_none_or(|f| Some(f) == instance)
 }
 
 fn injected(op: Op, fault: &Fault) -> LightsailError {

@@ -1,0 +1,141 @@
+//! Shared test world: the simulator seeded with a known firewall, a manual clock, and
+//! helpers that drive the real handler with JSON payloads.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use lambda_runtime::{Context, LambdaEvent};
+use lightsail_jit::clock::ManualClock;
+use lightsail_jit::firewall::{PortRule, Protocol};
+use lightsail_jit::handler::{HandlerError, handle};
+use lightsail_jit::ledger::{MANAGED_TAG, Tag};
+use lightsail_jit::lightsail::Instance;
+use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::policy::Policy;
+use lightsail_jit::service::App;
+use serde_json::{Value, json};
+
+pub type World = App<Sim, ManualClock>;
+
+pub const START: &str = "2026-11-23T10:00:00Z";
+
+pub fn rule(
+    protocol: Protocol,
+    from: i32,
+    to: i32,
+    v4: &[&str],
+    v6: &[&str],
+    aliases: &[&str],
+) -> PortRule {
+    let strings = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
+    PortRule {
+        protocol,
+        from_port: from,
+        to_port: to,
+        cidrs: strings(v4),
+        ipv6_cidrs: strings(v6),
+        cidr_list_aliases: strings(aliases),
+    }
+}
+
+/// web-1's firewall before any grant, written in canonical order so a restored
+/// firewall can be compared byte for byte: browser SSH, public web on IPv4 and IPv6,
+/// and IPv6 ping.
+pub fn web_baseline() -> Vec<PortRule> {
+    vec![
+        rule(Protocol::Tcp, 22, 22, &[], &[], &["lightsail-connect"]),
+        rule(Protocol::Tcp, 80, 80, &["0.0.0.0/0"], &["::/0"], &[]),
+        rule(Protocol::Tcp, 443, 443, &["0.0.0.0/0"], &["::/0"], &[]),
+        rule(Protocol::Icmpv6, 128, 0, &[], &["::/0"], &[]),
+    ]
+}
+
+pub fn managed(name: &str, ports: Vec<PortRule>) -> Instance {
+    Instance {
+        name: name.into(),
+        tags: vec![
+            Tag {
+                key: MANAGED_TAG.into(),
+                value: None,
+            },
+            Tag::new("owner", "web-team"),
+        ],
+        ports,
+    }
+}
+
+pub fn instances() -> Vec<Instance> {
+    vec![
+        managed("web-1", web_baseline()),
+        managed(
+            "db-1",
+            vec![rule(Protocol::Icmp, 8, -1, &["0.0.0.0/0"], &[], &[])],
+        ),
+        Instance {
+            name: "legacy-1".into(),
+            tags: vec![],
+            ports: vec![rule(Protocol::Tcp, 22, 22, &["0.0.0.0/0"], &[], &[])],
+        },
+    ]
+}
+
+pub fn world() -> World {
+    world_with(Policy::default())
+}
+
+pub fn world_with(policy: Policy) -> World {
+    App::new(
+        Sim::new(instances()),
+        policy,
+        ManualClock::new(START.parse().unwrap()),
+    )
+}
+
+pub fn advance(world: &World, secs: u64) {
+    world.clock.advance(Duration::from_secs(secs));
+}
+
+/// Invoke the handler exactly as Lambda would, with `payload` as the event.
+pub async fn invoke(world: &World, payload: Value) -> Result<Value, HandlerError> {
+    let mut context = Context::default();
+    context.request_id = "lambda-req-1".into();
+    handle(world, LambdaEvent::new(payload, context)).await
+}
+
+/// Invoke and expect an `Ok` outcome.
+pub async fn ok(world: &World, payload: Value) -> Value {
+    match invoke(world, payload.clone()).await {
+        Ok(v) => v,
+        Err(e) => panic!("{payload} failed: {e}"),
+    }
+}
+
+pub fn grant(id: &str, cidr: &str, duration: u64) -> Value {
+    json!({"action": "grant", "instanceName": "web-1", "requestId": id, "cidrs": [cidr],
+           "duration": duration, "requester": "alice", "reason": "test"})
+}
+
+pub fn sweep() -> Value {
+    json!({"version": "0", "id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events",
+           "time": START, "detail": {}})
+}
+
+pub fn tag_keys(world: &World, name: &str) -> Vec<String> {
+    world
+        .lightsail
+        .tags(name)
+        .into_iter()
+        .map(|t| t.key)
+        .collect()
+}
+
+pub fn grant_keys(world: &World, name: &str) -> Vec<String> {
+    tag_keys(world, name)
+        .into_iter()
+        .filter(|k| k.starts_with("jit:grant:"))
+        .collect()
+}
+
+pub fn ports(world: &World, name: &str) -> Vec<PortRule> {
+    world.lightsail.instance(name).unwrap().ports
+}

@@ -1,0 +1,276 @@
+//! The entry points of DESIGN §2 through the real handler: every sample in events/,
+//! SQS batches (per-instance concurrency, order within an instance, only transient
+//! failures reported), error classification, the audit line, and cold start.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use lightsail_jit::clock::ManualClock;
+use lightsail_jit::lightsail::sim::{Op, Sim, Timing};
+use lightsail_jit::policy::Policy;
+use lightsail_jit::service::App;
+use serde_json::{Value, json};
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn sample_world() -> World {
+    let fixture = std::fs::read_to_string(format!(
+        "{}/events/instances.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    App::new(
+        Sim::from_fixture_json(&fixture).unwrap(),
+        Policy::default(),
+        ManualClock::new(START.parse().unwrap()),
+    )
+}
+
+#[tokio::test]
+async fn every_sample_event_does_what_its_name_says() {
+    let w = sample_world();
+    let baseline_web = w.lightsail.firewall("web-1");
+    let baseline_db = w.lightsail.firewall("db-1");
+
+    let out = ok(&w, sample("grant-dry-run.json")).await;
+    assert_eq!(out["status"], "plan");
+    assert_eq!(
+        out["instances"][0]["open"][0]["cidrs"],
+        json!(["192.0.2.10/32"])
+    );
+    assert_eq!(w.lightsail.writes(), 0);
+
+    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    assert_eq!(out["status"], "granted");
+    assert_eq!(out["requestId"], "chg-1001");
+    assert_eq!(out["expiresAt"], "2026-11-23T11:00:00Z");
+
+    let out = ok(&w, sample("extend.json")).await;
+    assert_eq!(out["status"], "extended");
+    assert_eq!(out["expiresAt"], "2026-11-23T12:00:00Z");
+
+    let out = ok(&w, sample("status.json")).await;
+    assert_eq!(out["status"], "status");
+    let web = out["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instanceName"] == "web-1")
+        .unwrap();
+    assert_eq!(web["grants"][0]["requestId"], "chg-1001");
+    assert_eq!(web["grants"][0]["expiresAt"], "2026-11-23T12:00:00Z");
+    assert_eq!(web["baselineOrigin"], "captured");
+    assert_eq!(
+        out["instances"].as_array().unwrap().len(),
+        2,
+        "legacy-1 is not managed"
+    );
+
+    let out = ok(&w, sample("sqs-batch.json")).await;
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(
+        grant_keys(&w, "db-1"),
+        vec!["jit:grant:2e1424d4-f796-459a-8184-9c92662be6da"],
+        "the messageId is the requestId"
+    );
+    assert_eq!(grant_keys(&w, "web-1").len(), 2);
+
+    let out = ok(&w, sample("revoke.json")).await;
+    assert_eq!(out["status"], "revoked");
+    assert_eq!(out["revoked"], json!(["chg-1001"]));
+
+    advance(&w, 3 * 3600);
+    let out = ok(&w, sample("sweep-scheduled.json")).await;
+    assert_eq!(out["status"], "swept");
+    assert_eq!(out["expired"], 2);
+    assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
+    assert_eq!(w.lightsail.firewall("db-1"), baseline_db);
+
+    ok(&w, sample("grant-eventbridge.json")).await;
+    let out = ok(&w, sample("lockdown.json")).await;
+    assert_eq!(out["status"], "lockedDown");
+    assert_eq!(out["ended"], 1);
+    assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
+}
+
+#[tokio::test]
+async fn sqs_reports_only_transient_failures() {
+    let w = world();
+    w.lightsail.fail_on(Op::Tag, "db-1", 1, Timing::Before);
+    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let batch = json!({"Records": [
+        record("good", grant("g1", "203.0.113.7", 3600)),
+        record("bad", json!({"action": "grant", "instanceName": "web-1", "cidrs": ["0.0.0.0/0"], "requester": "x"})),
+        record("flaky", json!({"action": "grant", "instanceName": "db-1", "cidrs": ["203.0.113.7"], "requester": "x"})),
+        {"messageId": "not-json", "body": "{"},
+    ]});
+    let out = ok(&w, batch.clone()).await;
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": "flaky"}]})
+    );
+    assert_eq!(
+        grant_keys(&w, "web-1"),
+        vec!["jit:grant:g1"],
+        "the good record was processed"
+    );
+    let retry = json!({"Records": [batch["Records"][2].clone()]});
+    assert_eq!(
+        ok(&w, retry).await,
+        json!({"batchItemFailures": []}),
+        "the redelivered record succeeds"
+    );
+    assert_eq!(grant_keys(&w, "db-1"), vec!["jit:grant:flaky"]);
+}
+
+#[tokio::test]
+async fn sqs_records_for_different_instances_run_concurrently() {
+    let w = world();
+    // Hold db-1's first read (db-1's lane is polled first) until web-1's record has
+    // finished. Sequential processing would never get to web-1: the wait times out.
+    let gate = w.lightsail.pause_before_on(Op::GetInstance, "db-1");
+    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let batch = json!({"Records": [
+        record("w", grant("gw", "203.0.113.7", 3600)),
+        record("d", json!({"action": "grant", "instanceName": "db-1", "requestId": "gd", "cidrs": ["203.0.113.7"], "requester": "x"})),
+    ]});
+    let releaser = async {
+        gate.reached().await;
+        let web_done = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while grant_keys(&w, "web-1").is_empty() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .is_ok();
+        gate.release();
+        web_done
+    };
+    let (out, web_done_while_db_waited) = tokio::join!(ok(&w, batch), releaser);
+    assert!(
+        web_done_while_db_waited,
+        "web-1 was granted while db-1 was still waiting"
+    );
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(grant_keys(&w, "db-1"), vec!["jit:grant:gd"]);
+    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:gw"]);
+}
+
+#[tokio::test]
+async fn sqs_records_for_one_instance_apply_in_order() {
+    let w = world();
+    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let batch = json!({"Records": [
+        record("1", grant("a", "203.0.113.7", 3600)),
+        record("2", json!({"action": "revoke", "instanceName": "web-1", "requestId": "a"})),
+        record("3", grant("b", "198.51.100.9", 3600)),
+    ]});
+    assert_eq!(ok(&w, batch).await, json!({"batchItemFailures": []}));
+    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:b"]);
+}
+
+#[tokio::test]
+async fn transient_failures_are_errors_so_lambda_retries() {
+    let w = world();
+    w.lightsail.fail(Op::GetInstance, 1, Timing::Before);
+    let err = invoke(&w, grant("g", "203.0.113.7", 3600))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ServiceException"), "{err}");
+    assert_eq!(w.lightsail.writes(), 0);
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "Transient");
+}
+
+#[tokio::test]
+async fn lightsail_does_not_exist_code_is_not_found() {
+    let w = world();
+    w.lightsail.use_does_not_exist_code();
+    let out = ok(&w, grant("g", "203.0.113.7", 3600)).await;
+    assert_eq!(out["status"], "granted");
+    let mut g = grant("h", "203.0.113.7", 3600);
+    g["instanceName"] = json!("ghost-1");
+    let out = ok(&w, g).await;
+    assert_eq!(out["error"]["code"], "InstanceNotFound");
+}
+
+#[tokio::test]
+async fn sqs_record_without_message_id_fails_the_whole_batch() {
+    let w = world();
+    let err = invoke(&w, json!({"Records": [{"body": "{}"}]}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("messageId"), "{err}");
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_decision_is_one_json_audit_line() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let w = world();
+    ok(&w, grant("g1", "203.0.113.7", 3600)).await;
+    ok(&w, grant("g2", "0.0.0.0/0", 3600)).await;
+    advance(&w, 3601);
+    ok(&w, sweep()).await;
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let audit: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["fields"]["audit"] == true)
+        .collect();
+    let decisions: Vec<&str> = audit
+        .iter()
+        .map(|v| v["fields"]["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, vec!["granted", "rejected", "expired"]);
+    let granted = &audit[0]["fields"];
+    assert_eq!(granted["requestId"], "g1");
+    assert_eq!(granted["requester"], "alice");
+    assert_eq!(granted["instance"], "web-1");
+    assert_eq!(granted["rules"], "22/tcp");
+    assert_eq!(granted["sources"], "203.0.113.7/32");
+    assert_eq!(granted["expiresAt"], "2026-11-23T11:00:00Z");
+    assert_eq!(granted["justification"], "test");
+    assert_eq!(audit[1]["fields"]["reason"], "SourceTooWide");
+    assert_eq!(audit[2]["fields"]["reason"], "expired");
+}
+
+#[test]
+fn an_invalid_policy_stops_the_cold_start_naming_the_field() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lightsail-jit"))
+        .env("JIT_POLICY", r#"{"maxDuraton": "2h"}"#)
+        .env_remove("JIT_POLICY_FILE")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("maxDuraton"), "{all}");
+}
