@@ -101,21 +101,25 @@ impl Default for Policy {
 impl Policy {
     /// Load from the environment: `JIT_POLICY_FILE`, then `JIT_POLICY` on top.
     pub fn from_env() -> Result<Policy, PolicyError> {
-        let file = std::env::var("JIT_POLICY_FILE")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let inline = std::env::var("JIT_POLICY")
-            .ok()
-            .filter(|s| !s.trim().is_empty());
+        Policy::from_sources(
+            std::env::var("JIT_POLICY_FILE").ok().as_deref(),
+            std::env::var("JIT_POLICY").ok().as_deref(),
+        )
+    }
+
+    /// The policy from a file path and/or inline JSON; the inline keys win.
+    pub fn from_sources(file: Option<&str>, inline: Option<&str>) -> Result<Policy, PolicyError> {
+        let file = file.filter(|s| !s.is_empty());
+        let inline = inline.filter(|s| !s.trim().is_empty());
         let mut merged = serde_json::Map::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = std::fs::read_to_string(path).map_err(|e| {
                 PolicyError(format!("JIT_POLICY_FILE {path:?} cannot be read: {e}"))
             })?;
             merged.extend(object(&text, &format!("JIT_POLICY_FILE {path:?}"))?);
         }
         if let Some(text) = inline {
-            merged.extend(object(&text, "JIT_POLICY")?);
+            merged.extend(object(text, "JIT_POLICY")?);
         }
         Policy::from_value(Value::Object(merged))
     }
@@ -654,5 +658,29 @@ mod tests {
                 .contains("instances.web-1.defaultDuration")
         );
         assert!(err("[1]").contains("JSON object"));
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn inline_policy_overrides_the_file_key_by_key() {
+        let path = std::env::temp_dir().join(format!("jit-policy-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"maxDuration": "2h", "requireReason": true}"#).unwrap();
+        let file = path.to_str().unwrap();
+        let p = Policy::from_sources(Some(file), Some(r#"{"maxDuration": "4h"}"#)).unwrap();
+        assert_eq!(p.limits.max_duration, Duration::from_secs(4 * 3600));
+        assert!(
+            p.require_reason,
+            "keys the variable does not set come from the file"
+        );
+        assert_eq!(Policy::from_sources(None, None).unwrap(), Policy::default());
+        let err = Policy::from_sources(Some("/nonexistent/policy.json"), None).unwrap_err();
+        assert!(err.0.contains("JIT_POLICY_FILE"), "{err}");
+        let err = Policy::from_sources(None, Some("{not json")).unwrap_err();
+        assert!(err.0.contains("JIT_POLICY"), "{err}");
+        std::fs::remove_file(path).unwrap();
     }
 }

@@ -205,3 +205,69 @@ impl Lightsail for AwsLightsail {
             .map_err(|e| failure("UntagResource", e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh(cidrs: &[&str]) -> PortRule {
+        PortRule {
+            protocol: Protocol::Tcp,
+            from_port: 22,
+            to_port: 22,
+            cidrs: cidrs.iter().map(|s| s.to_string()).collect(),
+            ipv6_cidrs: vec![],
+            cidr_list_aliases: vec![],
+        }
+    }
+
+    #[test]
+    fn port_info_always_carries_all_three_source_lists() {
+        let info = to_port_info(&ssh(&["203.0.113.7/32"]));
+        assert_eq!(info.protocol, Some(NetworkProtocol::Tcp));
+        assert_eq!((info.from_port, info.to_port), (22, 22));
+        assert_eq!(info.cidrs, Some(vec!["203.0.113.7/32".to_string()]));
+        assert_eq!(
+            info.ipv6_cidrs,
+            Some(vec![]),
+            "an absent list could mean anywhere"
+        );
+        assert_eq!(info.cidr_list_aliases, Some(vec![]));
+    }
+
+    #[test]
+    fn instances_map_back_and_unknown_protocols_stop_the_caller() {
+        let port = |protocol: &str| {
+            sdk::InstancePortInfo::builder()
+                .protocol(NetworkProtocol::from(protocol))
+                .from_port(22)
+                .to_port(22)
+                .cidrs("203.0.113.7/32")
+                .access_type(sdk::PortAccessType::from("public"))
+                .build()
+        };
+        let instance = |protocol: &str| {
+            sdk::Instance::builder()
+                .name("web-1")
+                .tags(sdk::Tag::builder().key("jit:managed").build())
+                .networking(
+                    sdk::InstanceNetworking::builder()
+                        .ports(port(protocol))
+                        .build(),
+                )
+                .build()
+        };
+        let mapped = from_instance("GetInstance", &instance("tcp")).unwrap();
+        assert_eq!(mapped.name, "web-1");
+        assert_eq!(
+            mapped.tags,
+            vec![Tag {
+                key: "jit:managed".into(),
+                value: None
+            }]
+        );
+        assert_eq!(mapped.ports, vec![ssh(&["203.0.113.7/32"])]);
+        let err = from_instance("GetInstance", &instance("sctp")).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+    }
+}

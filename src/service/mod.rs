@@ -73,7 +73,7 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             Action::Lockdown(s) => {
                 sweep::sweep(self, &ls, s, Ending::Lockdown, request_id, command.dry_run).await
             }
-            Action::Status(s) => status::status(self, &ls, s).await,
+            Action::Status(s) => status::status(self, &ls, s, request_id).await,
         }?;
         if let Outcome::Rejected {
             error,

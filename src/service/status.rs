@@ -17,6 +17,7 @@ pub async fn status<L: Lightsail, C: Clock>(
     app: &App<L, C>,
     ls: &impl Lightsail,
     request: &StatusRequest,
+    request_id: &str,
 ) -> Result<Outcome, Transient> {
     let now = app.clock.now();
     let view = |instance: &Instance, ledger: &Ledger| {
@@ -39,14 +40,14 @@ pub async fn status<L: Lightsail, C: Clock>(
             Ok((instance, ledger)) => Outcome::Status {
                 instances: vec![view(&instance, &ledger)],
             },
-            Err(e) => Outcome::rejected(name, Some(name), e),
+            Err(e) => Outcome::rejected(request_id, Some(name), e),
         });
     }
     let instances: Vec<Instance> = match inventory(ls, None, 1).try_collect().await {
         Ok(all) => all,
         Err((_, err)) => {
             let rejection = refused(err, "*")?;
-            return Ok(Outcome::rejected("status", None, rejection));
+            return Ok(Outcome::rejected(request_id, None, rejection));
         }
     };
     let mut statuses = Vec::new();
