@@ -5,8 +5,12 @@
 //! variant, which misses Lightsail's `DoesNotExist`). Retries of throttles and 5xx are
 //! the SDK's standard retry; what still fails is reported as transient.
 
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
 use aws_sdk_lightsail::Client;
 use aws_sdk_lightsail::config::http::HttpResponse;
+use aws_sdk_lightsail::config::timeout::TimeoutConfig;
 use aws_sdk_lightsail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lightsail::types::{self as sdk, NetworkProtocol};
 
@@ -24,9 +28,19 @@ impl AwsLightsail {
     }
 
     /// Region, credentials and endpoint from the environment (including
-    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them.
+    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them. Each attempt
+    /// is bounded, so a hung connection is retried instead of stalling a sweep until the
+    /// Lambda timeout; throttles and 5xx get the SDK's standard retry (3 attempts).
     pub async fn from_env() -> Self {
-        let config = aws_config::load_from_env().await;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(40))
+            .build();
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
         AwsLightsail::new(Client::new(&config))
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! Locks are never held across an `.await`.
 
+pub mod http;
 pub mod model;
 
 use std::collections::VecDeque;

@@ -1,0 +1,91 @@
+//! `jit-sim`: the Lightsail simulator served over HTTP on loopback, for the local loop
+//! (`cargo lambda watch` with `AWS_ENDPOINT_URL_LIGHTSAIL`) and end-to-end scripts.
+//!
+//! usage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::lightsail::sim::http::{ErrorStyle, SimServer};
+
+struct Args {
+    port: u16,
+    fixture: String,
+    page_size: usize,
+    style: ErrorStyle,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        port: 4566,
+        fixture: "events/instances.json".into(),
+        page_size: 25,
+        style: ErrorStyle::Plain,
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => parsed.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--fixture" => parsed.fixture = value()?,
+            "--page-size" => {
+                parsed.page_size = value()?.parse().map_err(|e| format!("--page-size: {e}"))?
+            }
+            "--error-style" => {
+                parsed.style = match value()?.as_str() {
+                    "plain" => ErrorStyle::Plain,
+                    "lightsail" => ErrorStyle::Lightsail,
+                    other => return Err(format!("--error-style {other:?}: plain or lightsail")),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown argument {flag}\nusage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail]"
+                ));
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let fixture = match std::fs::read_to_string(&args.fixture) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("jit-sim: {}: {e}", args.fixture);
+            return ExitCode::from(2);
+        }
+    };
+    let sim = match Sim::from_fixture_json(&fixture) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("jit-sim: {}: {e}", args.fixture);
+            return ExitCode::from(2);
+        }
+    };
+    sim.set_page_size(args.page_size);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let server = match SimServer::start(sim, addr).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("jit-sim: cannot listen on {addr}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    server.set_error_style(args.style);
+    println!(
+        "jit-sim: Lightsail simulator on {} (fixture {})",
+        server.url(),
+        args.fixture
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    ExitCode::SUCCESS
+}

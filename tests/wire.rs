@@ -1,0 +1,326 @@
+//! The real aws-sdk-lightsail client against the simulator served over HTTP: SigV4,
+//! the JSON codecs, the SDK's retries, and our error classification, on loopback.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use aws_sdk_lightsail::Client;
+use aws_sdk_lightsail::config::retry::RetryConfig;
+use aws_sdk_lightsail::config::timeout::TimeoutConfig;
+use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
+use common::*;
+use lightsail_jit::clock::ManualClock;
+use lightsail_jit::firewall::{Protocol, RuleSet};
+use lightsail_jit::ledger::Tag;
+use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::lightsail::sim::http::{ErrorStyle, FaultKind, SimServer, WireFault};
+use lightsail_jit::lightsail::{ErrorKind, Lightsail};
+use lightsail_jit::policy::Policy;
+use lightsail_jit::service::App;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn server(instances: Vec<lightsail_jit::lightsail::Instance>) -> SimServer {
+    SimServer::start(
+        Sim::new(instances),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap()
+}
+
+/// The SDK as our adapter uses it, pointed at the server, with fast backoff so retry
+/// tests take milliseconds.
+fn adapter(url: &str, attempt_timeout: Option<Duration>) -> AwsLightsail {
+    let mut config = aws_sdk_lightsail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
+        .endpoint_url(url)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        );
+    if let Some(timeout) = attempt_timeout {
+        config = config.timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(timeout)
+                .build(),
+        );
+    }
+    AwsLightsail::new(Client::from_conf(config.build()))
+}
+
+fn attempts(server: &SimServer, operation: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation == operation)
+        .count()
+}
+
+#[tokio::test]
+async fn every_adapter_call_round_trips_signed_with_explicit_sources() {
+    let s = server(instances()).await;
+    let aws = adapter(&s.url(), None);
+    let web = aws.get_instance("web-1").await.unwrap();
+    assert_eq!(web.ports, web_baseline());
+    assert_eq!(web.tags, s.sim().tags("web-1"));
+    let page = aws.get_instances(None).await.unwrap();
+    assert_eq!(page.instances.len(), 3);
+    assert_eq!(page.next_page_token, None);
+    let ssh = rule(Protocol::Tcp, 22, 22, &["203.0.113.7/32"], &[], &[]);
+    aws.open_instance_public_ports("web-1", &ssh).await.unwrap();
+    assert!(
+        s.sim()
+            .firewall("web-1")
+            .contains(&RuleSet::from_rules(std::slice::from_ref(&ssh)))
+    );
+    aws.put_instance_public_ports("db-1", std::slice::from_ref(&ssh))
+        .await
+        .unwrap();
+    assert_eq!(s.sim().instance("db-1").unwrap().ports, vec![ssh]);
+    aws.tag_resource(
+        "web-1",
+        &[
+            Tag::new("jit:grant:x", "v1 1 2 tcp.22.22 1.2.3.4/32 a"),
+            Tag {
+                key: "k".into(),
+                value: None,
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(tag_keys_of(&s, "web-1").contains(&"jit:grant:x".to_string()));
+    aws.untag_resource("web-1", &["jit:grant:x".into(), "k".into()])
+        .await
+        .unwrap();
+    assert_eq!(tag_keys_of(&s, "web-1"), vec!["jit:managed", "owner"]);
+    let requests = s.requests();
+    assert_eq!(requests.len(), 6);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.signed && r.explicit_sources && r.status == 200),
+        "{requests:?}"
+    );
+}
+
+fn tag_keys_of(s: &SimServer, name: &str) -> Vec<String> {
+    s.sim().tags(name).into_iter().map(|t| t.key).collect()
+}
+
+#[tokio::test]
+async fn a_sweep_pages_through_65_instances_over_the_wire() {
+    let many: Vec<_> = (0..65)
+        .map(|i| managed(&format!("i-{i:03}"), web_baseline()))
+        .collect();
+    let s = server(many).await;
+    s.sim().set_page_size(7);
+    let app = App::new(
+        adapter(&s.url(), None),
+        Policy::default(),
+        ManualClock::new(START.parse().unwrap()),
+    );
+    for i in [0, 13, 64] {
+        let mut g = grant(&format!("g{i}"), "203.0.113.7", 60);
+        g["instanceName"] = json!(format!("i-{i:03}"));
+        let out = lightsail_jit::handler::handle(
+            &app,
+            lambda_runtime::LambdaEvent::new(g, Default::default()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["status"], "granted", "{out}");
+    }
+    app.clock.advance(Duration::from_secs(61));
+    let out = lightsail_jit::handler::handle(
+        &app,
+        lambda_runtime::LambdaEvent::new(sweep(), Default::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["instances"], 65);
+    assert_eq!(out["expired"], 3);
+    assert_eq!(attempts(&s, "GetInstances"), 10, "65 instances at 7 a page");
+    for i in 0..65 {
+        assert_eq!(
+            s.sim().instance(&format!("i-{i:03}")).unwrap().ports,
+            web_baseline()
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttles_5xx_and_dropped_connections_are_retried_by_the_sdk() {
+    let s = server(instances()).await;
+    let aws = adapter(&s.url(), None);
+    s.inject(WireFault::new("GetInstance", FaultKind::Throttle).times(2));
+    assert!(aws.get_instance("web-1").await.is_ok());
+    assert_eq!(attempts(&s, "GetInstance"), 3);
+    s.inject(WireFault::new("TagResource", FaultKind::ServerError).times(1));
+    s.inject(WireFault::new("TagResource", FaultKind::Drop).times(1));
+    aws.tag_resource("web-1", &[Tag::new("a", "b")])
+        .await
+        .unwrap();
+    assert_eq!(attempts(&s, "TagResource"), 3);
+}
+
+#[tokio::test]
+async fn past_the_retries_failures_are_transient() {
+    let s = server(instances()).await;
+    let aws = adapter(&s.url(), Some(Duration::from_millis(150)));
+    for (op, kind) in [
+        ("GetInstance", FaultKind::Throttle),
+        ("GetInstances", FaultKind::ServerError),
+        ("PutInstancePublicPorts", FaultKind::Drop),
+        ("UntagResource", FaultKind::Latency { millis: 600 }),
+    ] {
+        s.inject(WireFault::new(op, kind.clone()).times(3));
+        let err = match op {
+            "GetInstance" => aws.get_instance("web-1").await.map(|_| ()),
+            "GetInstances" => aws.get_instances(None).await.map(|_| ()),
+            "PutInstancePublicPorts" => {
+                aws.put_instance_public_ports("web-1", &web_baseline())
+                    .await
+            }
+            _ => aws.untag_resource("web-1", &["owner".into()]).await,
+        }
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Transient, "{kind:?}: {err}");
+        assert_eq!(attempts(&s, op), 3, "{kind:?}: the SDK tried three times");
+    }
+}
+
+#[tokio::test]
+async fn not_found_and_invalid_input_are_permanent_in_both_error_forms() {
+    for style in [ErrorStyle::Plain, ErrorStyle::Lightsail] {
+        let s = server(instances()).await;
+        s.set_error_style(style);
+        let aws = adapter(&s.url(), None);
+        let err = aws.get_instance("ghost-1").await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound, "{style:?}: {err}");
+        let expected_code = if style == ErrorStyle::Plain {
+            "NotFoundException"
+        } else {
+            "DoesNotExist"
+        };
+        assert_eq!(err.code, expected_code);
+        let bad = rule(Protocol::Tcp, 22, 70000, &["203.0.113.7/32"], &[], &[]);
+        let err = aws
+            .open_instance_public_ports("web-1", &bad)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput, "{style:?}: {err}");
+        assert_eq!(
+            s.requests().len(),
+            2,
+            "{style:?}: permanent errors are not retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
+    let s = server(instances()).await;
+    s.set_error_style(ErrorStyle::Lightsail);
+    let app = App::new(
+        adapter(&s.url(), None),
+        Policy::default(),
+        ManualClock::new(START.parse().unwrap()),
+    );
+    let mut g = grant("g", "203.0.113.7", 60);
+    g["instanceName"] = json!("ghost-1");
+    let out = lightsail_jit::handler::handle(
+        &app,
+        lambda_runtime::LambdaEvent::new(g, Default::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["error"]["code"], "InstanceNotFound");
+}
+
+#[tokio::test]
+async fn unsigned_requests_are_refused() {
+    let s = server(instances()).await;
+    let mut stream = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    let body = r#"{"instanceName":"web-1"}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\nx-amz-target: Lightsail_20161128.GetInstance\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        s.addr(),
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(response.contains("MissingAuthenticationTokenException"));
+    assert!(!s.requests()[0].signed);
+}
+
+#[tokio::test]
+async fn seeded_probabilistic_faults_repeat_exactly() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let s = server(instances()).await;
+        s.seed(42);
+        s.inject(WireFault::new("GetInstance", FaultKind::ServerError).probability(0.5));
+        let aws = adapter(&s.url(), None);
+        for _ in 0..10 {
+            let _ = aws.get_instance("web-1").await;
+        }
+        runs.push(s.requests().iter().map(|r| r.status).collect::<Vec<_>>());
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(
+        runs[0].contains(&500) && runs[0].contains(&200),
+        "{:?}",
+        runs[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_honours_aws_endpoint_url_lightsail() {
+    let s = server(instances()).await;
+    let url = s.url();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jit-local"))
+            .args([
+                "--aws",
+                &format!("{}/events/status.json", env!("CARGO_MANIFEST_DIR")),
+            ])
+            .env("AWS_ENDPOINT_URL_LIGHTSAIL", url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("JIT_POLICY")
+            .env_remove("JIT_POLICY_FILE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""status":"status""#), "{stdout}");
+    assert!(
+        stdout.contains(r#""instanceName":"web-1""#) && stdout.contains(r#""instanceName":"db-1""#),
+        "{stdout}"
+    );
+    assert!(
+        s.requests()
+            .iter()
+            .any(|r| r.operation == "GetInstances" && r.signed)
+    );
+}
