@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""End to end under cargo lambda: the function started by `cargo lambda watch`, pointed at
+the HTTP simulator (`jit-sim`), driven by `cargo lambda invoke --data-file` for every file
+in events/. Asserts each outcome and the simulator's resulting firewall, then stops every
+process it started, whatever happened.
+
+Needs cargo-lambda on PATH (pip install cargo-lambda). Loopback only.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVENTS = os.path.join(ROOT, "events")
+FUNCTION = "lightsail-jit"
+started = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, env=None):
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, text=True)
+    started.append(proc)
+    return proc
+
+
+def stop_all():
+    for proc in reversed(started):
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(timeout=15)
+            except Exception:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_for_port(port, what, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not listen on {port} within {timeout}s")
+
+
+def sim_instances(sim_port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/instances", timeout=10) as r:
+        return {i["name"]: i for i in json.load(r)}
+
+
+def canonical(ports):
+    """A firewall as a set of (protocol, from, to, source), like the function compares it."""
+    out = set()
+    for p in ports:
+        for key in ("cidrs", "ipv6Cidrs", "cidrListAliases"):
+            for src in p.get(key, []):
+                if key == "cidrs" and "/" not in src:
+                    src += "/32"
+                out.add((p["protocol"].lower(), p["fromPort"], p["toPort"], src))
+    return out
+
+
+def invoke(watch_port, data_file=None, data=None):
+    cmd = ["cargo", "lambda", "invoke", FUNCTION, "-P", str(watch_port)]
+    cmd += ["--data-file", os.path.join(EVENTS, data_file)] if data_file else ["--data-ascii", json.dumps(data)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"invoke {data_file or data} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def check(condition, message):
+    if not condition:
+        raise SystemExit(f"FAIL: {message}")
+    print(f"ok: {message}")
+
+
+def main():
+    sim_port, watch_port = free_port(), free_port()
+    subprocess.run(["cargo", "build", "--quiet", "--bin", "jit-sim", "--bin", FUNCTION], cwd=ROOT, check=True)
+    start([os.path.join(ROOT, "target", "debug", "jit-sim"), "--port", str(sim_port),
+           "--fixture", os.path.join(EVENTS, "instances.json"), "--error-style", "lightsail"])
+    wait_for_port(sim_port, "jit-sim")
+    env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=f"http://127.0.0.1:{sim_port}", AWS_ACCESS_KEY_ID="test",
+               AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    env.pop("JIT_POLICY", None)
+    env.pop("JIT_POLICY_FILE", None)
+    start(["cargo", "lambda", "watch", "-P", str(watch_port)], env=env)
+    wait_for_port(watch_port, "cargo lambda watch")
+
+    baseline = {name: canonical(i["ports"]) for name, i in sim_instances(sim_port).items()}
+    firewall = lambda name: canonical(sim_instances(sim_port)[name]["ports"])
+    ssh_alice = ("tcp", 22, 22, "203.0.113.7/32")
+    seen = set()
+
+    def run(name):
+        seen.add(name)
+        out = invoke(watch_port, data_file=name)
+        print(f"{name}: {json.dumps(out)[:300]}")
+        return out
+
+    out = run("status.json")
+    check(out["status"] == "status" and {i["instanceName"] for i in out["instances"]} == {"web-1", "db-1"},
+          "status lists the two managed instances")
+    out = run("grant-dry-run.json")
+    check(out["status"] == "plan" and firewall("db-1") == baseline["db-1"], "dry run plans and writes nothing")
+    out = run("grant-eventbridge.json")
+    check(out["status"] == "granted" and ssh_alice in firewall("web-1"), "EventBridge grant opens 22/tcp for alice")
+    out = run("extend.json")
+    check(out["status"] == "extended", "extend moves the expiry")
+    out = run("sqs-batch.json")
+    check(out == {"batchItemFailures": []}, "SQS batch of two grants: no failures")
+    check(("tcp", 22, 22, "2001:db8:1234::/64") in firewall("db-1"), "bob's IPv6 grant is open on db-1")
+    out = run("revoke.json")
+    check(out["status"] == "revoked" and ssh_alice not in firewall("web-1"), "revoke closes alice's grant")
+    out = run("sweep-scheduled.json")
+    check(out["status"] == "swept" and out["expired"] == 0, "a sweep before expiry ends nothing")
+    out = run("lockdown.json")
+    check(out["status"] == "lockedDown" and out["ended"] == 2, "lockdown ends the two remaining grants")
+    check(all(firewall(n) == baseline[n] for n in baseline), "lockdown restores every baseline")
+
+    short = {"action": "grant", "instanceName": "web-1", "cidrs": ["198.51.100.77"], "duration": 2,
+             "requester": "e2e", "requestId": "e2e-short"}
+    out = invoke(watch_port, data=short)
+    check(out["status"] == "granted" and ("tcp", 22, 22, "198.51.100.77/32") in firewall("web-1"),
+          "a 2-second grant opens")
+    time.sleep(3)
+    out = run("sweep-scheduled.json")
+    check(out["expired"] == 1 and firewall("web-1") == baseline["web-1"], "the sweep after expiry restores the baseline")
+
+    files = {f for f in os.listdir(EVENTS) if f.endswith(".json") and f != "instances.json"}
+    check(files == seen, f"every event file was invoked ({len(files)})")
+    print(f"{len(seen) + 1} invocations passed, 0 failed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()
