@@ -10,9 +10,11 @@ pub mod clock;
 pub mod command;
 pub mod envelope;
 pub mod firewall;
+#[cfg(feature = "lambda")]
 pub mod handler;
 pub mod ledger;
 pub mod lightsail;
+#[cfg(feature = "lambda")]
 pub mod local;
 pub mod outcome;
 pub mod policy;

@@ -10,6 +10,7 @@
 //!
 //! Locks are never held across an `.await`.
 
+#[cfg(feature = "sim-http")]
 pub mod http;
 pub mod model;
 
