@@ -120,8 +120,29 @@ pub struct InstancePlan {
     pub tags_to_remove: Vec<String>,
     /// Against the live firewall.
     pub diff: Diff,
-    /// Grants this command ends.
+    /// Grants this command ends early (revoke, lockdown).
     pub ends: Vec<String>,
+    /// Expired grants whose access this command closes.
+    pub expired: Vec<String>,
+    /// Ended grants whose tags this command removes (they can no longer be in flight).
+    pub removes: Vec<String>,
+}
+
+impl InstancePlan {
+    /// A plan that does nothing to `instance_name`, to build on.
+    pub fn empty(instance_name: &str) -> Self {
+        InstancePlan {
+            instance_name: instance_name.to_string(),
+            open: Vec::new(),
+            put_body: None,
+            tags_to_write: Vec::new(),
+            tags_to_remove: Vec::new(),
+            diff: Diff::default(),
+            ends: Vec::new(),
+            expired: Vec::new(),
+            removes: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

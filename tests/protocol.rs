@@ -73,7 +73,10 @@ async fn overlapping_grants_the_first_to_expire_keeps_the_second_open() {
     ok(&w, grant("other", "198.51.100.9", 600)).await;
     advance(&w, 601);
     let out = ok(&w, sweep()).await;
-    assert_eq!(out["expired"], 2);
+    assert_eq!(
+        out["expired"], 1,
+        "only `other` lost access: `long` keeps 203.0.113.7 open"
+    );
     let mut expected = RuleSet::from_rules(&web_baseline());
     expected.add_rule(&rule(Protocol::Tcp, 22, 22, &["203.0.113.7/32"], &[], &[]));
     assert_eq!(
@@ -81,7 +84,7 @@ async fn overlapping_grants_the_first_to_expire_keeps_the_second_open() {
         expected,
         "the long grant's source stays open"
     );
-    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:long"]);
+    assert_eq!(active_grants(&w, "web-1"), vec!["long"]);
     advance(&w, 3600);
     ok(&w, sweep()).await;
     assert_eq!(ports(&w, "web-1"), web_baseline());
@@ -98,11 +101,26 @@ async fn revoke_ends_one_grant_and_keeps_the_others() {
     let mut expected = RuleSet::from_rules(&web_baseline());
     expected.add_rule(&rule(Protocol::Tcp, 22, 22, &["198.51.100.9/32"], &[], &[]));
     assert_eq!(w.lightsail.firewall("web-1"), expected);
-    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:b"]);
+    assert_eq!(active_grants(&w, "web-1"), vec!["b"]);
+    assert!(
+        grant_keys(&w, "web-1").contains(&"jit:grant:a".to_string()),
+        "a revoked grant lingers as a tombstone"
+    );
     let out = ok(&w, json!({"action": "revoke", "instanceName": "web-1"})).await;
     assert_eq!(out["revoked"], json!(["b"]));
     assert_eq!(ports(&w, "web-1"), web_baseline());
-    assert_eq!(tag_keys(&w, "web-1"), vec!["jit:managed", "owner"]);
+    assert!(active_grants(&w, "web-1").is_empty());
+    advance(&w, LINGER_SECS);
+    assert_eq!(
+        ok(&w, sweep()).await["expired"],
+        0,
+        "access already ended at the revoke"
+    );
+    assert_eq!(
+        tag_keys(&w, "web-1"),
+        vec!["jit:managed", "owner"],
+        "tombstones and baseline go after the window"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +137,7 @@ async fn lockdown_ends_every_grant_everywhere() {
     assert_eq!(out["instances"], 2, "only managed instances");
     assert_eq!(out["ended"], 2);
     assert_eq!(ports(&w, "web-1"), web_baseline());
-    assert!(grant_keys(&w, "web-1").is_empty() && grant_keys(&w, "db-1").is_empty());
+    assert!(active_grants(&w, "web-1").is_empty() && active_grants(&w, "db-1").is_empty());
     assert_eq!(
         ports(&w, "db-1"),
         vec![rule(Protocol::Icmp, 8, -1, &["0.0.0.0/0"], &[], &[])]
@@ -222,7 +240,7 @@ async fn a_grant_recorded_between_a_sweeps_read_and_its_put_survives() {
     let gate = w.lightsail.pause_before(Op::Put);
     let racing_grant = grant("new", "203.0.113.7", 3600);
     let racer = async {
-        gate.reached().await;
+        reached(&gate).await;
         let out = ok(&w, racing_grant).await;
         gate.release();
         out
@@ -237,7 +255,7 @@ async fn a_grant_recorded_between_a_sweeps_read_and_its_put_survives() {
         expected,
         "the sweep re-opened the racing grant"
     );
-    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:new"]);
+    assert_eq!(active_grants(&w, "web-1"), vec!["new"]);
     assert!(
         tag_keys(&w, "web-1").contains(&"jit:baseline".to_string()),
         "baseline kept while a grant is active"
@@ -251,10 +269,10 @@ async fn a_grant_recorded_between_a_sweeps_read_and_its_put_survives() {
 async fn a_grant_recorded_between_a_sweeps_put_and_its_untag_keeps_its_baseline() {
     let w = world();
     ok(&w, grant("old", "198.51.100.9", 60)).await;
-    advance(&w, 61);
+    advance(&w, LINGER_SECS + 1);
     let gate = w.lightsail.pause_before(Op::Untag);
     let racer = async {
-        gate.reached().await;
+        reached(&gate).await;
         let out = ok(&w, grant("new", "203.0.113.7", 3600)).await;
         gate.release();
         out
@@ -291,8 +309,10 @@ async fn a_lost_put_response_converges_on_the_next_sweep() {
         "no untag before a confirmed Put"
     );
     let out = ok(&w, sweep()).await;
-    assert_eq!(out["expired"], 1);
+    assert_eq!(out["expired"], 0, "the lost Put had already closed it");
     assert_eq!(ports(&w, "web-1"), web_baseline());
+    advance(&w, LINGER_SECS);
+    ok(&w, sweep()).await;
     assert!(grant_keys(&w, "web-1").is_empty());
 }
 
@@ -335,7 +355,8 @@ async fn dry_runs_plan_exactly_and_write_nothing() {
     let plan = ok(&w, json!({"action": "sweep", "dryRun": true})).await;
     assert_eq!(plan["status"], "plan");
     assert_eq!(plan["instances"].as_array().unwrap().len(), 1);
-    assert_eq!(plan["instances"][0]["ends"], json!(["g"]));
+    assert_eq!(plan["instances"][0]["expired"], json!(["g"]));
+    assert_eq!(plan["instances"][0]["ends"], json!([]));
     assert_eq!(
         plan["instances"][0]["diff"]["close"][0]["cidrs"],
         json!(["198.51.100.9/32"])
@@ -439,6 +460,13 @@ async fn a_lost_baseline_is_recovered_without_keeping_granted_rules() {
     advance(&w, 61);
     ok(&w, sweep()).await;
     assert_eq!(ports(&w, "web-1"), web_baseline());
+    assert!(
+        tag_keys(&w, "web-1").contains(&"jit:baseline".to_string()),
+        "recovered baseline written back while g lingers"
+    );
+    advance(&w, LINGER_SECS);
+    ok(&w, sweep()).await;
+    assert_eq!(ports(&w, "web-1"), web_baseline());
     assert_eq!(tag_keys(&w, "web-1"), vec!["jit:managed", "owner"]);
 }
 
@@ -472,10 +500,23 @@ async fn sweeps_page_through_every_instance_with_bounded_concurrency() {
     );
     assert_eq!(
         out["apiCalls"],
-        9 + 11 * 3,
-        "pages + (Put, untag, re-read) per changed instance"
+        9 + 11 * 2,
+        "pages + (Put, re-read) per changed instance"
     );
     for i in 0..61 {
         assert_eq!(ports(&w, &format!("i-{i:03}")), web_baseline());
     }
+    advance(&w, LINGER_SECS);
+    let out = ok(&w, sweep()).await;
+    assert_eq!(
+        out["apiCalls"],
+        9 + 11 * 2,
+        "pages + (untag, re-read) per instance whose ledger goes"
+    );
+    assert_eq!(w.lightsail.count(Op::Put), 11, "no second Put");
+    assert_eq!(
+        ok(&w, sweep()).await["apiCalls"],
+        9,
+        "then nothing but the paged read"
+    );
 }

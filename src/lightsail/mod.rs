@@ -5,6 +5,7 @@
 //! in-memory Lightsail with the service's semantics, used by tests and by the offline
 //! runner. The service code is generic over the trait, so both run the same logic.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod sim;
 
@@ -155,6 +156,56 @@ pub trait Lightsail: Send + Sync {
         name: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<(), LightsailError>> + Send;
+}
+
+/// A shared reference is as good a client as the value (tests share one simulator
+/// between several apps).
+impl<L: Lightsail> Lightsail for &L {
+    fn get_instance(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Instance, LightsailError>> + Send {
+        (**self).get_instance(name)
+    }
+
+    fn get_instances(
+        &self,
+        page_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page, LightsailError>> + Send {
+        (**self).get_instances(page_token)
+    }
+
+    fn open_instance_public_ports(
+        &self,
+        name: &str,
+        rule: &PortRule,
+    ) -> impl Future<Output = Result<(), LightsailError>> + Send {
+        (**self).open_instance_public_ports(name, rule)
+    }
+
+    fn put_instance_public_ports(
+        &self,
+        name: &str,
+        rules: &[PortRule],
+    ) -> impl Future<Output = Result<(), LightsailError>> + Send {
+        (**self).put_instance_public_ports(name, rules)
+    }
+
+    fn tag_resource(
+        &self,
+        name: &str,
+        tags: &[Tag],
+    ) -> impl Future<Output = Result<(), LightsailError>> + Send {
+        (**self).tag_resource(name, tags)
+    }
+
+    fn untag_resource(
+        &self,
+        name: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), LightsailError>> + Send {
+        (**self).untag_resource(name, keys)
+    }
 }
 
 /// Counts the calls one command makes (reported as `apiCalls`).

@@ -6,7 +6,6 @@ use super::{App, Transient, read_managed, refused};
 use crate::audit::Decision;
 use crate::clock::{Clock, rfc3339};
 use crate::command::ExtendRequest;
-use crate::firewall::Diff;
 use crate::ledger::{Grant, encode_grant};
 use crate::lightsail::Lightsail;
 use crate::outcome::{InstancePlan, Outcome};
@@ -58,13 +57,8 @@ pub async fn extend<L: Lightsail, C: Clock>(
             request_id: grant_id.to_string(),
             action: "extend",
             instances: vec![InstancePlan {
-                instance_name: name.to_string(),
-                open: Vec::new(),
-                put_body: None,
                 tags_to_write: vec![tag],
-                tags_to_remove: Vec::new(),
-                diff: Diff::default(),
-                ends: Vec::new(),
+                ..InstancePlan::empty(name)
             }],
         });
     }

@@ -197,13 +197,10 @@ fn plan(
         request_id: request_id.to_string(),
         action: "grant",
         instances: vec![InstancePlan {
-            instance_name: name.to_string(),
             open,
-            put_body: None,
             tags_to_write: tags,
-            tags_to_remove: Vec::new(),
             diff: Diff::between(actual, &after),
-            ends: Vec::new(),
+            ..InstancePlan::empty(name)
         }],
     }
 }

@@ -21,7 +21,7 @@ use crate::outcome::Outcome;
 use crate::policy::Policy;
 use crate::rejection::{Code, Rejection};
 
-pub use reconcile::{Ending, Plan, plan};
+pub use reconcile::{Ending, Plan, execute, plan};
 
 /// A failure worth retrying: the command was not (completely) carried out.
 #[derive(Debug, thiserror::Error)]

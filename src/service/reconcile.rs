@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 use crate::firewall::{Diff, PortRule, RuleSet};
-use crate::ledger::{BASELINE_KEY, Grant, Ledger, Tag, encode_baseline};
+use crate::ledger::{BASELINE_KEY, Grant, Ledger, Tag, encode_baseline, encode_grant};
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::InstancePlan;
 use crate::policy::Policy;
@@ -80,17 +80,32 @@ pub fn baseline_in_force(
     (actual.minus(&granted), BaselineOrigin::Recovered)
 }
 
+/// How long a grant's tag outlives the grant's decision at least: the longest a Lambda
+/// invocation can run. A grant can still be between its tag write and its last
+/// `OpenInstancePublicPorts` until then, so removing its tag earlier could leave a port
+/// open that no sweep knows about.
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Whether a grant's tag may be removed: it has ended and cannot be in flight any more.
+pub fn removable(grant: &Grant, now: Timestamp) -> bool {
+    !grant.is_active(now) && now >= crate::clock::later(grant.granted_at, LINGER)
+}
+
 /// What one reconcile will do to one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub instance_name: String,
+    /// Grants this command ends early (revoke, lockdown).
     pub ended: Vec<Grant>,
-    /// How many of `ended` ended because their time passed.
-    pub expired: usize,
+    /// Grants whose time had passed and whose rules this reconcile closes.
+    pub expired: Vec<Grant>,
+    /// Grants whose tags this reconcile removes.
+    pub removed: Vec<Grant>,
     pub put: Option<Vec<PortRule>>,
     pub diff: Diff,
     pub untag: Vec<String>,
-    /// Baseline tags to write back (recovered baseline while grants remain).
+    /// Tags written first: tombstones of grants ended early (still tracked, expired
+    /// now) and a recovered baseline while grants remain.
     pub retag: Vec<Tag>,
     /// The live firewall differed from what the ledger explains.
     pub drift: bool,
@@ -111,9 +126,15 @@ impl Plan {
             tags_to_write: self.retag.clone(),
             tags_to_remove: self.untag.clone(),
             diff: self.diff.clone(),
-            ends: self.ended.iter().map(|g| g.request_id.clone()).collect(),
+            ends: ids(&self.ended),
+            expired: ids(&self.expired),
+            removes: ids(&self.removed),
         }
     }
+}
+
+fn ids(grants: &[Grant]) -> Vec<String> {
+    grants.iter().map(|g| g.request_id.clone()).collect()
 }
 
 /// Decide, without I/O, what reconciling `instance` at `now` requires.
@@ -123,49 +144,72 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let actual = RuleSet::from_rules(&instance.ports);
     let (baseline, baseline_origin) = baseline_in_force(policy, name, &ledger, &actual);
 
-    let ends = |g: &Grant| match ending {
+    let targeted = |g: &Grant| match ending {
         Ending::Expired => false,
         Ending::Revoke(None) | Ending::Lockdown => true,
         Ending::Revoke(Some(id)) => g.request_id == id,
     };
-    let (ended, remaining): (Vec<Grant>, Vec<Grant>) = ledger
+    let ended: Vec<Grant> = ledger
         .grants
         .iter()
+        .filter(|g| targeted(g) && g.is_active(now))
         .cloned()
-        .partition(|g| !g.is_active(now) || ends(g));
-    let expired = ended.iter().filter(|g| !g.is_active(now)).count();
+        .collect();
+    let staying = |g: &&Grant| g.is_active(now) && !targeted(g);
 
     let mut desired = match ending {
         Ending::Lockdown => policy.lockdown_rules(name).unwrap_or(&baseline).clone(),
         _ => baseline.clone(),
     };
-    for grant in &remaining {
+    for grant in ledger.grants.iter().filter(staying) {
         desired.union(&grant.rules());
     }
     let mut explained = baseline.clone();
     for grant in &ledger.grants {
         explained.union(&grant.rules());
     }
+    let diff = Diff::between(&actual, &desired);
+    let closing = RuleSet::from_rules(&diff.close);
+    let expired: Vec<Grant> = ledger
+        .grants
+        .iter()
+        .filter(|g| !g.is_active(now) && g.rules().minus(&closing) != g.rules())
+        .cloned()
+        .collect();
 
-    let mut untag: Vec<String> = ended.iter().map(Grant::tag_key).collect();
-    untag.extend(ledger.broken_keys.iter().cloned());
-    if remaining.is_empty() {
-        untag.extend(ledger.baseline_keys.iter().cloned());
+    // An ended grant becomes a tombstone (expired now) unless it can no longer be in flight.
+    let mut retag = Vec::new();
+    let mut removed = Vec::new();
+    for grant in &ledger.grants {
+        let ends_now = ended.iter().any(|e| e.request_id == grant.request_id);
+        let mut after = grant.clone();
+        if ends_now {
+            after.expires_at = now;
+        }
+        if removable(&after, now) {
+            removed.push(grant.clone());
+        } else if ends_now && let Ok(tag) = encode_grant(&after) {
+            retag.push(tag);
+        }
     }
-    let retag = if baseline_origin == BaselineOrigin::Recovered && !remaining.is_empty() {
-        encode_baseline(&baseline).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let mut untag: Vec<String> = removed.iter().map(Grant::tag_key).collect();
+    untag.extend(ledger.broken_keys.iter().cloned());
+    let grants_left = ledger.grants.len() - removed.len();
+    if grants_left == 0 {
+        untag.extend(ledger.baseline_keys.iter().cloned());
+    } else if baseline_origin == BaselineOrigin::Recovered {
+        retag.extend(encode_baseline(&baseline).unwrap_or_default());
+    }
     Plan {
         instance_name: name.to_string(),
-        expired,
         put: (actual != desired).then(|| desired.to_rules()),
-        diff: Diff::between(&actual, &desired),
+        diff,
         untag,
         retag,
         drift: actual != explained,
         ended,
+        expired,
+        removed,
         baseline,
         baseline_origin,
     }
@@ -179,11 +223,12 @@ pub async fn execute(
     now: Timestamp,
 ) -> Result<usize, LightsailError> {
     let name = plan.instance_name.as_str();
-    if let Some(body) = &plan.put {
-        ls.put_instance_public_ports(name, body).await?;
-    }
+    // Tombstones before the Put: a crash in between must not leave an ended grant active.
     if !plan.retag.is_empty() {
         ls.tag_resource(name, &plan.retag).await?;
+    }
+    if let Some(body) = &plan.put {
+        ls.put_instance_public_ports(name, body).await?;
     }
     if !plan.untag.is_empty() {
         ls.untag_resource(name, &plan.untag).await?;

@@ -4,7 +4,7 @@
 use super::reconcile::{Ending, execute, plan};
 use super::{App, Transient, read_managed, refused};
 use crate::audit::Decision;
-use crate::clock::Clock;
+use crate::clock::{Clock, rfc3339};
 use crate::command::Targeted;
 use crate::lightsail::Lightsail;
 use crate::lightsail::Metered;
@@ -25,15 +25,27 @@ pub async fn revoke<L: Lightsail, C: Clock>(
         Ok(found) => found,
         Err(e) => return reject(e),
     };
-    if let Some(id) = grant_id
-        && ledger.grant(id).is_none()
-    {
-        return reject(Rejection::new(
-            Code::UnknownGrant,
-            format!("`requestId` {id:?} names no grant on {name}"),
-        ));
-    }
     let now = app.clock.now();
+    if let Some(id) = grant_id {
+        match ledger.grant(id) {
+            None => {
+                return reject(Rejection::new(
+                    Code::UnknownGrant,
+                    format!("`requestId` {id:?} names no grant on {name}"),
+                ));
+            }
+            Some(grant) if !grant.is_active(now) => {
+                return reject(Rejection::new(
+                    Code::GrantExpired,
+                    format!(
+                        "grant {id} already ended at {}; nothing to revoke",
+                        rfc3339(grant.expires_at)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let plan = plan(&app.policy, &instance, Ending::Revoke(grant_id), now);
     if dry_run {
         return Ok(Outcome::Plan {

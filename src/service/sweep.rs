@@ -6,7 +6,6 @@
 //! transient failure so the schedule or queue runs it again (sweeps are idempotent).
 
 use futures::StreamExt;
-use jiff::Timestamp;
 
 use super::inventory::inventory;
 use super::reconcile::{Ending, Plan, execute, plan};
@@ -68,15 +67,7 @@ pub async fn sweep<L: Lightsail, C: Clock>(
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    summarize(
-        reports,
-        ending,
-        request_id,
-        dry_run,
-        now,
-        ls.calls(),
-        selection,
-    )
+    summarize(reports, ending, request_id, dry_run, ls.calls(), selection)
 }
 
 fn summarize(
@@ -84,7 +75,6 @@ fn summarize(
     ending: Ending<'_>,
     request_id: &str,
     dry_run: bool,
-    now: Timestamp,
     api_calls: usize,
     selection: &Selection,
 ) -> Result<Outcome, Transient> {
@@ -126,24 +116,19 @@ fn summarize(
         });
     }
     for plan in &plans {
-        for grant in &plan.ended {
+        let ended = plan.ended.iter().map(|g| (g, action));
+        let expired = plan.expired.iter().map(|g| (g, "expired"));
+        let removed = plan.removed.iter().map(|g| (g, "removed"));
+        for (grant, decision) in ended.chain(expired).chain(removed) {
             Decision {
-                decision: if grant.is_active(now) {
-                    action
-                } else {
-                    "expired"
-                },
+                decision,
                 request_id: &grant.request_id,
                 requester: selection.requester.as_deref().or(Some(&grant.requester)),
                 instance: Some(&plan.instance_name),
                 ports: &grant.ports,
                 sources: Some(&grant.sources),
                 expires_at: Some(grant.expires_at),
-                reason: Some(if grant.is_active(now) {
-                    action
-                } else {
-                    "expired"
-                }),
+                reason: Some(decision),
                 justification: selection.reason.as_deref(),
             }
             .log();
@@ -165,7 +150,7 @@ fn summarize(
         },
         _ => Outcome::Swept {
             instances,
-            expired: plans.iter().map(|p| p.expired).sum(),
+            expired: plans.iter().map(|p| p.expired.len()).sum(),
             drift_corrected: plans.iter().filter(|p| p.drift && p.put.is_some()).count(),
             api_calls,
             failed,

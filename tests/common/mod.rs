@@ -139,3 +139,24 @@ pub fn grant_keys(world: &World, name: &str) -> Vec<String> {
 pub fn ports(world: &World, name: &str) -> Vec<PortRule> {
     world.lightsail.instance(name).unwrap().ports
 }
+
+/// Request ids of the grants active now (ended grants linger as expired tombstones
+/// until they cannot be in flight any more).
+pub fn active_grants(world: &World, name: &str) -> Vec<String> {
+    use lightsail_jit::clock::Clock as _;
+    let now = world.clock.now();
+    lightsail_jit::ledger::Ledger::read(&world.lightsail.tags(name))
+        .active(now)
+        .map(|g| g.request_id.clone())
+        .collect()
+}
+
+/// Wait for a gate, failing (not hanging) if the gated call never comes.
+pub async fn reached(gate: &lightsail_jit::lightsail::sim::Gate) {
+    tokio::time::timeout(std::time::Duration::from_secs(5), gate.reached())
+        .await
+        .expect("the gated call never happened");
+}
+
+/// Past the linger window: every ended grant's tag may now be removed.
+pub const LINGER_SECS: u64 = 15 * 60;
