@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::command::{Action, Command, Selection, printable};
 use crate::rejection::{Code, Rejection};
+use crate::strict_json::{self, StrictError};
 
 /// One command to run, with the id that is its default `requestId`.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +45,16 @@ pub struct UnreportableRecord {
 }
 
 pub fn classify(payload: &Value, invocation_id: &str) -> Result<Payload, UnreportableRecord> {
-    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
+    if let Some(records) = payload.get("Records") {
+        let Some(records) = records.as_array() else {
+            return Ok(Payload::Single(Box::new(Delivery {
+                id: invocation_id.to_string(),
+                command: Err(Rejection::new(
+                    Code::InvalidEnvelope,
+                    "`Records` must be an array of SQS records",
+                )),
+            })));
+        };
         return records
             .iter()
             .enumerate()
@@ -58,6 +68,19 @@ pub fn classify(payload: &Value, invocation_id: &str) -> Result<Payload, Unrepor
 fn single(payload: &Value, fallback_id: &str) -> Delivery {
     if is_eventbridge(payload) {
         eventbridge(payload, fallback_id)
+    } else if let Some(key) = ["detail-type", "source", "detail"]
+        .iter()
+        .find(|k| payload.get(**k).is_some())
+    {
+        Delivery {
+            id: fallback_id.to_string(),
+            command: Err(Rejection::new(
+                Code::InvalidEnvelope,
+                format!(
+                    "`{key}` suggests an EventBridge event, but it needs both `source` and `detail-type` (and the command in `detail`)"
+                ),
+            )),
+        }
     } else {
         Delivery {
             id: fallback_id.to_string(),
@@ -104,6 +127,17 @@ fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
     Delivery { id, command }
 }
 
+/// Readers disagree on which of two equal keys counts, so neither may.
+pub fn duplicate(path: &str) -> Rejection {
+    Rejection::new(
+        Code::DuplicateField,
+        format!(
+            "the key {} appears twice; send each field once",
+            printable(path, 60)
+        ),
+    )
+}
+
 fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord> {
     let message_id = record
         .get("messageId")
@@ -119,9 +153,13 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
                 "SQS record has no string `body`",
             )),
         },
-        Some(body) => match serde_json::from_str::<Value>(body) {
+        Some(body) => match strict_json::parse(body) {
             Ok(value) => single(&value, &message_id),
-            Err(e) => Delivery {
+            Err(StrictError::Duplicate(path)) => Delivery {
+                id: message_id.clone(),
+                command: Err(duplicate(&path)),
+            },
+            Err(StrictError::Syntax(e)) => Delivery {
                 id: message_id.clone(),
                 command: Err(Rejection::new(
                     Code::MalformedJson,

@@ -65,9 +65,13 @@ impl FromStr for Protocol {
             "icmp" => Ok(Protocol::Icmp),
             "icmpv6" => Ok(Protocol::Icmpv6),
             "all" => Ok(Protocol::All),
-            _ => Err(format!(
-                "unknown protocol {s:?} (expected tcp, udp, icmp, icmpv6 or all)"
-            )),
+            _ => {
+                let shown: String = s.chars().take(20).collect();
+                let more = if s.chars().count() > 20 { "…" } else { "" };
+                Err(format!(
+                    "unknown protocol {shown:?}{more} (expected tcp, udp, icmp, icmpv6 or all)"
+                ))
+            }
         }
     }
 }

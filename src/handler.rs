@@ -16,10 +16,11 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::envelope::{Delivery, Payload, Record, UnreportableRecord, classify};
+use crate::envelope::{Delivery, Payload, Record, UnreportableRecord, classify, duplicate};
 use crate::lightsail::Lightsail;
 use crate::outcome::Outcome;
 use crate::service::{App, Transient};
+use crate::strict_json::Strict;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -43,6 +44,23 @@ impl From<HandlerError> for Diagnostic {
             error_message: e.to_string(),
         }
     }
+}
+
+/// The Lambda entry point: the payload as read by the strict parser, so a payload that
+/// names a key twice is rejected instead of silently taking the last value.
+pub async fn handle_strict<L: Lightsail, C: Clock>(
+    app: &App<L, C>,
+    event: LambdaEvent<Strict>,
+) -> Result<Value, HandlerError> {
+    let (payload, context) = (event.payload, event.context);
+    if let Some(path) = payload.duplicate {
+        let delivery = Delivery {
+            id: context.request_id.clone(),
+            command: Err(duplicate(&path)),
+        };
+        return Ok(serde_json::to_value(run(app, &delivery).await?)?);
+    }
+    handle(app, LambdaEvent::new(payload.value, context)).await
 }
 
 pub async fn handle<L: Lightsail, C: Clock>(

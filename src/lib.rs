@@ -20,3 +20,4 @@ pub mod outcome;
 pub mod policy;
 pub mod rejection;
 pub mod service;
+pub mod strict_json;

@@ -6,11 +6,11 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightsail_jit::clock::SystemClock;
-use lightsail_jit::handler::handle;
+use lightsail_jit::handler::handle_strict;
 use lightsail_jit::lightsail::aws::AwsLightsail;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
-use serde_json::Value;
+use lightsail_jit::strict_json::Strict;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
     let lightsail = AwsLightsail::from_env().await;
     let app = App::new(lightsail, policy, SystemClock);
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(app, event).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {
+        handle_strict(app, event).await
     }))
     .await
 }

@@ -18,6 +18,8 @@ pub enum Code {
     InvalidEnvelope,
     MissingField,
     UnknownField,
+    /// An object names the same key twice (readers disagree on which one counts).
+    DuplicateField,
     /// A field has the wrong JSON type or shape.
     InvalidField,
     UnknownAction,
@@ -49,11 +51,12 @@ pub enum Code {
 
 impl Code {
     /// Every code, for documentation and coverage checks.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::MalformedJson,
         Code::InvalidEnvelope,
         Code::MissingField,
         Code::UnknownField,
+        Code::DuplicateField,
         Code::InvalidField,
         Code::UnknownAction,
         Code::TooManyItems,
@@ -87,6 +90,7 @@ impl Code {
             Code::InvalidEnvelope => "InvalidEnvelope",
             Code::MissingField => "MissingField",
             Code::UnknownField => "UnknownField",
+            Code::DuplicateField => "DuplicateField",
             Code::InvalidField => "InvalidField",
             Code::UnknownAction => "UnknownAction",
             Code::TooManyItems => "TooManyItems",

@@ -324,6 +324,7 @@ async fn every_rejection_is_typed_actionable_and_writes_nothing() {
         seen.insert(code.as_str());
     }
     seen.insert(malformed_sqs_body().await);
+    seen.insert(duplicate_keys().await);
     let missing: Vec<_> = Code::ALL
         .iter()
         .map(|c| c.as_str())
@@ -349,4 +350,26 @@ async fn malformed_sqs_body() -> &'static str {
     );
     assert_eq!(w.lightsail.writes(), 0);
     "MalformedJson"
+}
+
+/// Two equal keys: serde_json would keep the last, another reader the first.
+async fn duplicate_keys() -> &'static str {
+    let w = world();
+    let body = r#"{"action":"grant","instanceName":"web-1","cidrs":["0.0.0.0/0"],"cidrs":["203.0.113.7"],"requester":"a"}"#;
+    let payload = json!({"Records": [{"messageId": "m1", "body": body}]});
+    let Payload::Batch(records) = classify(&payload, "inv").unwrap() else {
+        panic!("not a batch")
+    };
+    let out = serde_json::to_value(run(&w, &records[0].delivery).await.unwrap()).unwrap();
+    assert_eq!(out["error"]["code"], "DuplicateField");
+    assert!(out["error"]["message"].as_str().unwrap().contains("cidrs"));
+    // The Lambda entry point reads the whole payload the same way.
+    let direct: lightsail_jit::strict_json::Strict = serde_json::from_str(body).unwrap();
+    let event = lambda_runtime::LambdaEvent::new(direct, Default::default());
+    let out = lightsail_jit::handler::handle_strict(&w, event)
+        .await
+        .unwrap();
+    assert_eq!(out["error"]["code"], "DuplicateField");
+    assert_eq!(w.lightsail.writes(), 0);
+    "DuplicateField"
 }

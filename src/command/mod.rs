@@ -324,13 +324,21 @@ pub fn validate_requester(who: &str) -> Result<String, Rejection> {
 /// A reason only goes to the audit log, but it must still be readable there.
 pub fn validate_reason(why: &str) -> Result<String, Rejection> {
     let why = why.trim();
-    if why.chars().count() > MAX_REASON || why.chars().any(char::is_control) {
+    if why.chars().count() > MAX_REASON || why.chars().any(|c| c.is_control() || is_invisible(c)) {
         return Err(Rejection::new(
             Code::InvalidReason,
-            format!("`reason` must be at most {MAX_REASON} characters without control characters"),
+            format!(
+                "`reason` must be at most {MAX_REASON} characters without control or invisible formatting characters"
+            ),
         ));
     }
     Ok(why.to_string())
+}
+
+/// Formatting characters that can hide or reorder text in a log or chat message
+/// (zero-width, bidirectional overrides, line/paragraph separators, BOM, soft hyphen).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]

@@ -59,15 +59,20 @@ pub fn parse_shorthand(text: &str, field: &str) -> Result<PortRange, Rejection> 
         }
     };
     let number = |s: &str| -> Result<i32, Rejection> {
-        s.parse::<u32>().map(|n| clamp(i64::from(n))).map_err(|_| {
-            invalid_port(
-                field,
-                &format!(
-                    "{} is not a port or range such as 22 or 60000-61000",
-                    printable(text, 40)
-                ),
-            )
-        })
+        let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        digits
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+            .map(|n| clamp(i64::from(n)))
+            .ok_or_else(|| {
+                invalid_port(
+                    field,
+                    &format!(
+                        "{} is not a port or range such as 22 or 60000-61000",
+                        printable(text, 40)
+                    ),
+                )
+            })
     };
     let range = match ports.split_once('-') {
         Some((from, to)) => PortRange::new(protocol, number(from)?, number(to)?),
@@ -196,6 +201,7 @@ mod tests {
     fn bad_ports_are_rejected() {
         assert_eq!(code(json!("70000")), Code::InvalidPort);
         assert_eq!(code(json!("-1")), Code::InvalidPort);
+        assert_eq!(code(json!("+22")), Code::InvalidPort);
         assert_eq!(code(json!("30-20/tcp")), Code::InvalidPort);
         assert_eq!(code(json!("22/sctp")), Code::InvalidPort);
         assert_eq!(code(json!(99999999999i64)), Code::InvalidPort);

@@ -120,42 +120,58 @@ fn parse_ipv6(text: &str) -> Option<Ipv6Net> {
     text.parse::<Ipv6Addr>().ok().map(Ipv6Net::from)
 }
 
-/// Addresses that can never be the source of inbound internet traffic.
+/// Ranges that can never be the source of inbound internet traffic, with why. A
+/// source is refused when it lies wholly inside one (so `0.0.0.0/1` is merely too wide).
+const SPECIAL_IPV4: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "is in \"this network\" (0.0.0.0/8)"),
+    ("127.0.0.0/8", "is loopback"),
+    ("169.254.0.0/16", "is link-local"),
+    ("224.0.0.0/4", "is multicast"),
+    (
+        "240.0.0.0/4",
+        "is reserved (240.0.0.0/4, including broadcast)",
+    ),
+];
+
+const SPECIAL_IPV6: &[(&str, &str)] = &[
+    ("::1/128", "is loopback"),
+    (
+        "::ffff:0:0/96",
+        "is an IPv4-mapped address (put the IPv4 address in `cidrs`)",
+    ),
+    (
+        "::/96",
+        "is unspecified or an IPv4-compatible address (deprecated; put IPv4 in `cidrs`)",
+    ),
+    ("fe80::/10", "is link-local"),
+    ("ff00::/8", "is multicast"),
+];
+
+fn special<N: std::str::FromStr + Copy>(
+    table: &[(&str, &'static str)],
+    within: impl Fn(N) -> bool,
+) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(range, _)| range.parse::<N>().ok().is_some_and(&within))
+        .map(|(_, why)| *why)
+}
+
 fn reject_odd_ipv4(net: Ipv4Net, field: &str) -> Result<(), Rejection> {
-    let addr = net.network();
-    let why = if addr.is_multicast() {
-        Some("is multicast")
-    } else if addr.is_broadcast() {
-        Some("is the broadcast address")
-    } else if addr.is_unspecified() && net.prefix_len() != 0 {
-        Some("is the unspecified address")
-    } else {
-        None
-    };
-    match why {
+    match special(SPECIAL_IPV4, |range: Ipv4Net| range.contains(&net)) {
         Some(why) => Err(Rejection::new(
             Code::InvalidCidr,
-            format!("`{field}`: {net} {why} and cannot be a source"),
+            format!("`{field}`: {net} {why} and cannot be a source of internet traffic"),
         )),
         None => Ok(()),
     }
 }
 
 fn reject_odd_ipv6(net: Ipv6Net, field: &str) -> Result<(), Rejection> {
-    let addr = net.network();
-    let why = if addr.is_multicast() {
-        Some("is multicast")
-    } else if addr.to_ipv4_mapped().is_some() {
-        Some("is an IPv4-mapped address (put the IPv4 address in `cidrs`)")
-    } else if addr.is_unspecified() && net.prefix_len() != 0 {
-        Some("is the unspecified address")
-    } else {
-        None
-    };
-    match why {
+    match special(SPECIAL_IPV6, |range: Ipv6Net| range.contains(&net)) {
         Some(why) => Err(Rejection::new(
             Code::InvalidCidr,
-            format!("`{field}`: {net} {why} and cannot be a source"),
+            format!("`{field}`: {net} {why} and cannot be a source of internet traffic"),
         )),
         None => Ok(()),
     }
