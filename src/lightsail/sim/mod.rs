@@ -102,6 +102,7 @@ struct State {
     calls: Vec<Call>,
     faults: Vec<Fault>,
     gates: VecDeque<(Op, Option<String>, Gate)>,
+    struck: usize,
     /// Answer "not found" as real Lightsail may: `code: DoesNotExist`.
     does_not_exist_code: bool,
 }
@@ -219,6 +220,16 @@ impl Sim {
         });
     }
 
+    /// Drop every fault not yet triggered.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// How many injected faults have struck so far.
+    pub fn faults_struck(&self) -> usize {
+        self.lock().struck
+    }
+
     /// Pause the next call of `op` until the returned gate is released.
     pub fn pause_before(&self, op: Op) -> Gate {
         self.pause(op, None)
@@ -264,6 +275,9 @@ impl Sim {
                 f.remaining -= 1;
                 f.clone()
             });
+        if fault.is_some() {
+            state.struck += 1;
+        }
         let outcome = match fault {
             Some(f) if f.timing == Timing::Before => Err(injected(op, &f)),
             Some(f) => apply(&mut state.model)
