@@ -6,6 +6,8 @@
 //! contract and README.md for how to run it.
 
 pub mod audit;
+#[doc(hidden)]
+pub mod checks;
 pub mod clock;
 pub mod command;
 pub mod envelope;
