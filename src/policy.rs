@@ -160,7 +160,7 @@ impl Policy {
             let instance = instance_policy(&name, raw_instance, &limits)?;
             instances.insert(name, instance);
         }
-        let sweep_concurrency = raw.sweep_concurrency.unwrap_or(8);
+        let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
         if !(1..=64).contains(&sweep_concurrency) {
             return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
         }

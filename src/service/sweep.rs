@@ -6,6 +6,7 @@
 //! transient failure so the schedule or queue runs it again (sweeps are idempotent).
 
 use futures::StreamExt;
+use futures::channel::mpsc;
 
 use super::inventory::inventory;
 use super::reconcile::{Ending, Plan, execute, plan};
@@ -34,7 +35,18 @@ pub async fn sweep<L: Lightsail, C: Clock>(
     let now = app.clock.now();
     let named = selection.instance_names.as_deref();
     let concurrency = app.policy.sweep_concurrency;
-    let reports: Vec<Report> = inventory(ls, named, concurrency)
+    // Read ahead: the pages (sequential by nature) flow into a channel while instances
+    // that changed are being written, so paging never waits for a free write slot.
+    let (found_tx, found_rx) = mpsc::unbounded();
+    let read_ahead = async move {
+        let mut pages = inventory(ls, named, concurrency);
+        while let Some(found) = pages.next().await {
+            if found_tx.unbounded_send(found).is_err() {
+                break;
+            }
+        }
+    };
+    let reconcile = found_rx
         .map(|found| async move {
             let instance = match found {
                 Ok(instance) => instance,
@@ -65,8 +77,8 @@ pub async fn sweep<L: Lightsail, C: Clock>(
             }
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<Report>>();
+    let ((), reports) = futures::join!(read_ahead, reconcile);
     summarize(reports, ending, request_id, dry_run, ls.calls(), selection)
 }
 
