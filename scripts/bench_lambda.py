@@ -570,7 +570,7 @@ def main():
     sweeps = {}
     for c in [c.strip() for c in args.concurrency.split(",") if c.strip()]:
         conc = None if c == "default" else int(c)
-        label = "default (8)" if conc is None else str(conc)
+        label = "default (16)" if conc is None else str(conc)
         runs = []
         for k in range(args.sweep_runs):
             print(f"[2,3] sweep, sweepConcurrency {label}, run {k + 1}/{args.sweep_runs}",
