@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::clock::rfc3339;
 use crate::firewall::{PortRange, Sources};
+use crate::rejection::Rejection;
 
 /// What was decided about one grant or one instance.
 pub struct Decision<'a> {
@@ -25,7 +26,26 @@ pub struct Decision<'a> {
     pub justification: Option<&'a str>,
 }
 
-impl Decision<'_> {
+impl<'a> Decision<'a> {
+    /// A refused command: no grant, the code as the reason, the message as detail.
+    pub fn rejected(
+        request_id: &'a str,
+        instance: Option<&'a str>,
+        rejection: &'a Rejection,
+    ) -> Self {
+        Decision {
+            decision: "rejected",
+            request_id,
+            requester: None,
+            instance,
+            ports: &[],
+            sources: None,
+            expires_at: None,
+            reason: Some(rejection.code.as_str()),
+            justification: Some(&rejection.message),
+        }
+    }
+
     pub fn log(&self) {
         let rules: Vec<String> = self.ports.iter().map(ToString::to_string).collect();
         let sources: Vec<&str> = self.sources.map(|s| s.iter().collect()).unwrap_or_default();

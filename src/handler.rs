@@ -81,18 +81,7 @@ pub async fn run<L: Lightsail, C: Clock>(
     match &delivery.command {
         Ok(command) => app.execute(command, &delivery.id).await,
         Err(rejection) => {
-            crate::audit::Decision {
-                decision: "rejected",
-                request_id: &delivery.id,
-                requester: None,
-                instance: None,
-                ports: &[],
-                sources: None,
-                expires_at: None,
-                reason: Some(rejection.code.as_str()),
-                justification: Some(&rejection.message),
-            }
-            .log();
+            crate::audit::Decision::rejected(&delivery.id, None, rejection).log();
             Ok(Outcome::rejected(&delivery.id, None, rejection.clone()))
         }
     }

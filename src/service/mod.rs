@@ -81,18 +81,7 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             ..
         } = &outcome
         {
-            crate::audit::Decision {
-                decision: "rejected",
-                request_id,
-                requester: None,
-                instance: instance_name.as_deref(),
-                ports: &[],
-                sources: None,
-                expires_at: None,
-                reason: Some(error.code.as_str()),
-                justification: Some(&error.message),
-            }
-            .log();
+            crate::audit::Decision::rejected(request_id, instance_name.as_deref(), error).log();
         }
         Ok(outcome)
     }

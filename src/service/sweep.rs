@@ -15,11 +15,15 @@ use crate::audit::Decision;
 use crate::clock::Clock;
 use crate::command::Selection;
 use crate::ledger::Ledger;
-use crate::lightsail::{ErrorKind, Lightsail, LightsailError, Metered};
+use crate::lightsail::{Lightsail, LightsailError, Metered};
 use crate::outcome::{InstanceFailure, Outcome};
+use crate::rejection::Code;
 
 enum Report {
+    /// Not managed and not asked for by name: not this sweep's business.
     Unmanaged,
+    /// Named in the command but not managed: reported, never touched.
+    NotManaged(String),
     Done(Plan),
     Failed(String, LightsailError),
 }
@@ -55,15 +59,7 @@ pub async fn sweep<L: Lightsail, C: Clock>(
             let ledger = Ledger::read(&instance.tags);
             if !app.is_managed(&instance, &ledger) {
                 return match named {
-                    Some(_) => Report::Failed(
-                        instance.name.clone(),
-                        LightsailError::new(
-                            "sweep",
-                            ErrorKind::Refused,
-                            "InstanceNotManaged",
-                            "not managed: left untouched",
-                        ),
-                    ),
+                    Some(_) => Report::NotManaged(instance.name.clone()),
                     None => Report::Unmanaged,
                 };
             }
@@ -96,6 +92,11 @@ fn summarize(
     for report in reports {
         match report {
             Report::Unmanaged => {}
+            Report::NotManaged(name) => failed.push(InstanceFailure {
+                message: format!("{name} is not managed by lightsail-jit: left untouched"),
+                instance_name: name,
+                code: Code::InstanceNotManaged.as_str().to_string(),
+            }),
             Report::Done(plan) => plans.push(plan),
             Report::Failed(name, err) => {
                 tracing::warn!(instance = %name, error = %err, "reconcile failed");
