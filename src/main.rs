@@ -1,6 +1,10 @@
 //! The Lambda function. Everything expensive happens once, before the first event:
 //! logging, the policy (an invalid one stops the cold start with a message naming the
 //! field), the SDK configuration and client. No network call is made here.
+//!
+//! The runtime is tokio's current-thread one: the work is waiting on Lightsail, which one
+//! thread does as well as many (Lambda gives less than one vCPU below 1,769 MB), and
+//! not starting worker threads is a measurable part of the cold start (BENCHMARKS.md).
 
 #![recursion_limit = "256"]
 
@@ -8,16 +12,21 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightsail_jit::clock::SystemClock;
 use lightsail_jit::handler::handle_strict;
 use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 use lightsail_jit::strict_json::Strict;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let policy =
         Policy::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
-    let lightsail = AwsLightsail::from_env().await;
+    let roots = TrustRoots::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
+    let lightsail = AwsLightsail::from_env(roots)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
     let app = App::new(lightsail, policy, SystemClock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {

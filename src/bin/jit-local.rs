@@ -10,6 +10,7 @@ use lightsail_jit::clock::ManualClock;
 use lightsail_jit::lightsail::Lightsail;
 use lightsail_jit::lightsail::aws::AwsLightsail;
 use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::local::{Args, RunnerClock, Step, parse_args, run_steps};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
@@ -47,8 +48,15 @@ async fn run(args: Args) -> Result<bool, String> {
     }
     .map_err(|e| e.to_string())?;
     if args.aws {
-        eprintln!("jit-local: --aws: using real Lightsail with the default credential chain");
-        let app = App::new(AwsLightsail::from_env().await, policy, RunnerClock::System);
+        let roots = TrustRoots::from_env().map_err(|e| e.to_string())?;
+        eprintln!(
+            "jit-local: --aws: using real Lightsail with the default credential chain \
+             (trusted roots: {roots})"
+        );
+        let lightsail = AwsLightsail::from_env(roots)
+            .await
+            .map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
+        let app = App::new(lightsail, policy, RunnerClock::System);
         return report(&app, &args.steps).await;
     }
     let fixture = std::fs::read_to_string(&args.fixture)

@@ -8,14 +8,22 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_sdk_lightsail::Client;
+use aws_sdk_lightsail::config::SharedHttpClient;
 use aws_sdk_lightsail::config::http::HttpResponse;
 use aws_sdk_lightsail::config::timeout::TimeoutConfig;
 use aws_sdk_lightsail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lightsail::types::{self as sdk, NetworkProtocol};
+use aws_smithy_http_client::HttpClientError;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
 use crate::firewall::{PortRule, Protocol};
 use crate::ledger::Tag;
+use crate::lightsail::trust::{AMAZON_TRUST_SERVICES_PEM, TrustRoots};
 use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page, classify};
 
 pub struct AwsLightsail {
@@ -28,21 +36,56 @@ impl AwsLightsail {
     }
 
     /// Region, credentials and endpoint from the environment (including
-    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them. Each attempt
-    /// is bounded, so a hung connection is retried instead of stalling a sweep until the
-    /// Lambda timeout; throttles and 5xx get the SDK's standard retry (3 attempts).
-    pub async fn from_env() -> Self {
+    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them, over an
+    /// HTTPS client that trusts `roots`. Each attempt is bounded, so a hung connection is
+    /// retried instead of stalling a sweep until the Lambda timeout; throttles and 5xx get
+    /// the SDK's standard retry (3 attempts).
+    pub async fn from_env(roots: TrustRoots) -> Result<Self, HttpClientError> {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(3))
             .operation_attempt_timeout(Duration::from_secs(10))
             .operation_timeout(Duration::from_secs(40))
             .build();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        AwsLightsail::new(Client::new(&config))
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client(roots)?)
+            .timeout_config(timeouts);
+        // The default chains try the environment first, so when it holds the region and
+        // the keys (always, in Lambda) nothing else can win. Saying so up front skips
+        // building the other providers (profiles, SSO, web identity over STS, IMDS) at
+        // cold start; the answer is the same.
+        if env_is_set(&["AWS_REGION"]) || env_is_set(&["AWS_DEFAULT_REGION"]) {
+            loader = loader.region(EnvironmentVariableRegionProvider::new());
+        }
+        if env_is_set(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+            loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+        }
+        let config = loader.load().await;
+        Ok(AwsLightsail::new(Client::new(&config)))
     }
+}
+
+/// Every variable set and not empty, as the SDK's environment providers require.
+fn env_is_set(names: &[&str]) -> bool {
+    names
+        .iter()
+        .all(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()))
+}
+
+/// The SDK's own HTTPS client (hyper, rustls, aws-lc) with the trust store chosen by
+/// `roots` (see [`crate::lightsail::trust`]). Also used by the credential providers
+/// aws-config builds, whose endpoints (STS, SSO) are ATS-certified too.
+pub fn https_client(roots: TrustRoots) -> Result<SharedHttpClient, HttpClientError> {
+    let store = match roots {
+        TrustRoots::AmazonTrustServices => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
+        }
+        TrustRoots::System => TrustStore::default(),
+    };
+    let context = TlsContext::builder().with_trust_store(store).build()?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 fn failure<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> LightsailError

@@ -8,6 +8,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod sim;
+pub mod trust;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

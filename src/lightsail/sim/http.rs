@@ -102,6 +102,9 @@ impl WireFault {
 pub struct WireRequest {
     pub operation: String,
     pub signed: bool,
+    /// The SigV4 credential scope, `<access key id>/<date>/<region>/lightsail/aws4_request`
+    /// (empty when unsigned): which keys and region the client used.
+    pub credential: String,
     /// Every PortInfo carried all three source lists explicitly.
     pub explicit_sources: bool,
     /// 0 when no answer was sent (dropped, or the client gave up first).
@@ -239,6 +242,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
     let signed = authorization.starts_with("AWS4-HMAC-SHA256 ")
         && authorization.contains("/lightsail/aws4_request")
         && authorization.contains("Signature=");
+    let credential = authorization
+        .split_once("Credential=")
+        .map(|(_, rest)| rest.split(',').next().unwrap_or("").trim().to_string())
+        .unwrap_or_default();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let explicit_sources = port_infos(&request).iter().all(|p| {
         ["cidrs", "ipv6Cidrs", "cidrListAliases"]
@@ -252,6 +259,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
         requests.push(WireRequest {
             operation: operation.clone(),
             signed,
+            credential,
             explicit_sources,
             status: 0,
         });
