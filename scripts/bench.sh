@@ -10,6 +10,7 @@
 #                                         # (target/bench-unopt, one more full build) for
 #                                         # the binary size before/after
 #   BENCH_CRITERION=1 ...                 # also run `cargo bench --bench core` (target 6)
+#   BENCH_ONLY=cold ...                   # target 1 only (with the size table)
 #
 # See BENCHMARKS.md for the method and the numbers measured here.
 set -euo pipefail
@@ -41,19 +42,20 @@ echo "== build (release profile from Cargo.toml)"
 # test-util, …); building them together with the binaries would unify those features into
 # the function too, and it would no longer be the binary that ships.
 cargo build --release --locked --bin lightsail-jit --bin jit-sim
-cargo build --release --locked --example empty_lambda --example sdk_lambda
+cargo build --release --locked --example empty_lambda --example empty_lambda_ct --example sdk_lambda
 
 # Run copies: a later `cargo bench`/`cargo test` rebuilds target/release/lightsail-jit with
 # the dev-dependencies' features, and must not swap the binary under a run.
 bin="$out/bin"
 mkdir -p "$bin"
 cp target/release/lightsail-jit target/release/jit-sim \
-  target/release/examples/empty_lambda target/release/examples/sdk_lambda "$bin/"
+  target/release/examples/empty_lambda target/release/examples/empty_lambda_ct \
+  target/release/examples/sdk_lambda "$bin/"
 
 size_of() { stat -c %s "$1"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
 echo "== binary size (release profile: $(awk '/^\[profile.release\]/ {on=1; next} /^\[/ || /^$/ {on=0} on' Cargo.toml | paste -sd' '))"
-for f in lightsail-jit jit-sim empty_lambda sdk_lambda; do
+for f in lightsail-jit jit-sim empty_lambda empty_lambda_ct sdk_lambda; do
   printf '%-16s %s\n' "$f" "$(mb "$(size_of "$bin/$f")")"
 done
 if [ "${BENCH_SIZE_BEFORE:-0}" = 1 ]; then
@@ -77,11 +79,13 @@ set +e
 setsid python3 scripts/bench_lambda.py \
   --function "$bin/lightsail-jit" \
   --empty "$bin/empty_lambda" \
+  --empty-ct "$bin/empty_lambda_ct" \
   --sdk "$bin/sdk_lambda" \
   --sim "$bin/jit-sim" \
   --cold-runs "${BENCH_COLD_RUNS:-20}" \
   --sweep-runs "${BENCH_SWEEP_RUNS:-3}" \
   --concurrency "${BENCH_CONCURRENCY:-default,16,32}" \
+  --only "${BENCH_ONLY:-all}" \
   --json "$out/results.json" --logdir "$out/logs" &
 driver_pid=$!
 wait "$driver_pid"

@@ -492,6 +492,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--function", required=True)
     ap.add_argument("--empty", required=True, help="empty lambda_runtime reference binary")
+    ap.add_argument("--empty-ct", help="empty lambda_runtime on a current-thread runtime")
     ap.add_argument("--sdk", help="lambda_runtime + aws-config + client reference binary")
     ap.add_argument("--sim", required=True)
     ap.add_argument("--cold-runs", type=int, default=20)
@@ -502,6 +503,10 @@ def main():
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--logdir")
+    ap.add_argument("--only", choices=["all", "cold"], default="all",
+                    help="cold: run target 1 only")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH[:K=V...]",
+                    help="another binary for the cold-start runs (diagnosis), with env")
     args = ap.parse_args()
 
     logdir = args.logdir or tempfile.mkdtemp(prefix="lightsail-jit-bench-")
@@ -522,21 +527,17 @@ def main():
     with open(os.path.join(logdir, "sim-cold.log"), "ab") as simlog:
         sim = Sim(args.sim, os.path.join(logdir, "fixture-empty.json"), simlog)
     binaries = {"empty_lambda": (args.empty, {}), "lightsail-jit": (args.function, {})}
+    if args.empty_ct:
+        binaries["empty_lambda_ct"] = (args.empty_ct, {})
     if args.sdk:
         binaries["sdk_lambda"] = (args.sdk, {})
-    # Diagnosis: the same function with a 5-certificate trust store instead of the
-    # system's (the SDK's HTTPS client reads and parses every native root at init).
-    roots = [f"/etc/ssl/certs/Amazon_Root_CA_{i}.pem" for i in range(1, 5)]
-    roots.append("/etc/ssl/certs/Starfield_Services_Root_Certificate_Authority_-_G2.pem")
-    if all(os.path.exists(r) for r in roots):
-        bundle, empty_dir = os.path.join(logdir, "amazon-roots.pem"), os.path.join(logdir, "no-certs")
-        os.makedirs(empty_dir, exist_ok=True)
-        with open(bundle, "w") as out:
-            for r in roots:
-                with open(r) as f:
-                    out.write(f.read())
-        binaries["lightsail-jit/5-roots"] = (
-            args.function, {"SSL_CERT_FILE": bundle, "SSL_CERT_DIR": empty_dir})
+    # Diagnosis: the same function trusting the platform's store instead of the five
+    # compiled-in Amazon roots (the SDK then reads and parses every native root at init).
+    binaries["lightsail-jit/system-roots"] = (args.function, {"JIT_TLS_ROOTS": "system"})
+    for spec in args.extra:
+        name, _, rest = spec.partition("=")
+        path, *env = rest.split(":")
+        binaries[name] = (path, dict(kv.split("=", 1) for kv in env))
     print(f"[1] cold start: {args.cold_runs} runs of {', '.join(binaries)}", flush=True)
     try:
         samples, rss = cold_start(binaries, sim.url, args.cold_runs, logdir)
@@ -557,14 +558,27 @@ def main():
         r2 = med["lightsail-jit"] / med["sdk_lambda"]
         row("   (info) ratio to lambda_runtime + aws-config + client",
             f"{med['lightsail-jit']:.2f} / {med['sdk_lambda']:.2f} ms = {r2:.2f}x", "-", None)
-    if "lightsail-jit/5-roots" in med:
-        r3 = med["lightsail-jit/5-roots"] / med["empty_lambda"]
-        row("   (info) same, trust store cut to 5 Amazon roots",
-            f"{med['lightsail-jit/5-roots']:.2f} / {med['empty_lambda']:.2f} ms = {r3:.2f}x", "-",
-            None, "SSL_CERT_FILE=5 roots, SSL_CERT_DIR=empty: native root loading is the gap")
+    if "empty_lambda_ct" in med:
+        r4 = med["lightsail-jit"] / med["empty_lambda_ct"]
+        row("   (info) ratio to empty lambda_runtime on a current-thread runtime",
+            f"{med['lightsail-jit']:.2f} / {med['empty_lambda_ct']:.2f} ms = {r4:.2f}x", "-",
+            None, "the function's own flavour; no worker threads in either")
+    r3 = med["lightsail-jit/system-roots"] / med["empty_lambda"]
+    row("   (info) same function, JIT_TLS_ROOTS=system",
+        f"{med['lightsail-jit/system-roots']:.2f} / {med['empty_lambda']:.2f} ms = {r3:.2f}x", "-",
+        None, "what loading the platform's root store at init costs")
     row("   (info) RSS at first poll (lightsail-jit / empty)",
         f"{statistics.median(rss['lightsail-jit']) / 1024:.1f} / "
         f"{statistics.median(rss['empty_lambda']) / 1024:.1f} MB", "-", None)
+
+    for n in med:
+        if n not in ("lightsail-jit", "empty_lambda", "empty_lambda_ct", "sdk_lambda",
+                     "lightsail-jit/system-roots"):
+            row(f"   (info) {n}", f"{med[n]:.2f} / {med['empty_lambda']:.2f} ms = "
+                f"{med[n] / med['empty_lambda']:.2f}x", "-", None)
+    if args.only == "cold":
+        print_table(rows, args, samples, rss, {}, {})
+        return
 
     floor = (-(-INSTANCES // PAGE_SIZE) + 3) * LATENCY_MS / 1000
     sweeps = {}
@@ -623,6 +637,10 @@ def main():
         f"(runs: {', '.join(f'{v:.0f}' for v in g['batch_ms'])})",
         f"<= {1.5 * one:.1f} ms (1.5x)", batch <= 1.5 * one and not g["problems"])
 
+    print_table(rows, args, samples, rss, sweeps, g)
+
+
+def print_table(rows, args, samples, rss, sweeps, g):
     width = [max(len(r[k]) for r in rows + [{"target": "target", "measured": "measured",
                                               "limit": "limit"}])
              for k in ("target", "measured", "limit")]
