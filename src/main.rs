@@ -20,17 +20,24 @@ use lightsail_jit::strict_json::Strict;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let policy =
-        Policy::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
-    let roots = TrustRoots::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
+    let policy = Policy::from_env().inspect_err(cold_start_aborted)?;
+    let roots = TrustRoots::from_env().inspect_err(cold_start_aborted)?;
+    if roots == TrustRoots::System {
+        tracing::warn!(%roots, "JIT_TLS_ROOTS: trusting the platform's root store");
+    }
     let lightsail = AwsLightsail::from_env(roots)
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "cold start aborted"))?;
+        .inspect_err(cold_start_aborted)?;
     let app = App::new(lightsail, policy, SystemClock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {
         handle_strict(app, event).await
     }))
     .await
+}
+
+/// Logs why the cold start stopped; Lambda then reports the returned error as an init
+/// failure, and every invocation fails until the configuration is fixed.
+fn cold_start_aborted<E: std::fmt::Display>(error: &E) {
+    tracing::error!(error = %error, "cold start aborted");
 }
