@@ -262,19 +262,64 @@ async fn every_decision_is_one_json_audit_line() {
     assert_eq!(audit[2]["fields"]["reason"], "expired");
 }
 
-#[test]
-fn an_invalid_policy_stops_the_cold_start_naming_the_field() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lightsail-jit"))
-        .env("JIT_POLICY", r#"{"maxDuraton": "2h"}"#)
+/// Runs the function binary with `env` and returns its exit status and all its output.
+/// With no Runtime API to reach, a valid configuration fails only at the first poll.
+fn cold_start(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lightsail-jit"));
+    command
+        .env_remove("JIT_POLICY")
         .env_remove("JIT_POLICY_FILE")
+        .env_remove("JIT_TLS_ROOTS")
         .env("AWS_REGION", "us-east-1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "lightsail-jit")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/lightsail-jit")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap();
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    (out.status.success(), all)
+}
+
+#[test]
+fn an_invalid_policy_stops_the_cold_start_naming_the_field() {
+    let (succeeded, all) = cold_start(&[("JIT_POLICY", r#"{"maxDuraton": "2h"}"#)]);
+    assert!(!succeeded);
+    assert!(all.contains("cold start aborted"), "{all}");
     assert!(all.contains("maxDuraton"), "{all}");
+}
+
+#[test]
+fn an_unknown_trust_store_stops_the_cold_start_naming_the_variable() {
+    let (succeeded, all) = cold_start(&[("JIT_TLS_ROOTS", "mozilla")]);
+    assert!(!succeeded);
+    assert!(all.contains("cold start aborted"), "{all}");
+    assert!(
+        all.contains(r#"JIT_TLS_ROOTS must be "amazon" or "system", not "mozilla""#),
+        "{all}"
+    );
+}
+
+#[test]
+fn system_roots_are_a_logged_choice_and_a_valid_configuration_gets_to_the_first_poll() {
+    let (_, default) = cold_start(&[]);
+    assert!(!default.contains("cold start aborted"), "{default}");
+    assert!(!default.contains("root store"), "{default}");
+    // The only failure left is reaching the (absent) Runtime API.
+    assert!(default.contains("Connection refused"), "{default}");
+
+    let (_, system) = cold_start(&[("JIT_TLS_ROOTS", "system")]);
+    assert!(!system.contains("cold start aborted"), "{system}");
+    assert!(
+        system.contains("trusting the platform's root store"),
+        "{system}"
+    );
 }
