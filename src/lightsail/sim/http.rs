@@ -388,6 +388,18 @@ fn string<'a>(request: &'a Value, field: &str) -> Result<&'a str, LightsailError
         .ok_or_else(|| invalid(format!("{field} is required")))
 }
 
+/// A required member decoded as `T`, or `InvalidInputException` naming it.
+fn decoded<T: serde::de::DeserializeOwned>(
+    request: &Value,
+    field: &str,
+) -> Result<T, LightsailError> {
+    request
+        .get(field)
+        .cloned()
+        .and_then(|value| serde_json::from_value(value).ok())
+        .ok_or_else(|| invalid(format!("{field} is required")))
+}
+
 fn port_rule(info: &Value) -> Result<PortRule, LightsailError> {
     let text = info.get("protocol").and_then(Value::as_str).unwrap_or("");
     let protocol: Protocol = text.parse().map_err(invalid)?;
@@ -450,21 +462,13 @@ async fn dispatch(sim: &Sim, operation: &str, request: &Value) -> Result<Value, 
         }
         "TagResource" => {
             let name = string(request, "resourceName")?;
-            let tags: Vec<Tag> = request
-                .get("tags")
-                .cloned()
-                .and_then(|t| serde_json::from_value(t).ok())
-                .ok_or_else(|| invalid("tags is required"))?;
+            let tags: Vec<Tag> = decoded(request, "tags")?;
             sim.tag_resource(name, &tags).await?;
             Ok(json!({"operations": [operation_json(name, operation, "")]}))
         }
         "UntagResource" => {
             let name = string(request, "resourceName")?;
-            let keys: Vec<String> = request
-                .get("tagKeys")
-                .cloned()
-                .and_then(|t| serde_json::from_value(t).ok())
-                .ok_or_else(|| invalid("tagKeys is required"))?;
+            let keys: Vec<String> = decoded(request, "tagKeys")?;
             sim.untag_resource(name, &keys).await?;
             Ok(json!({"operations": [operation_json(name, operation, "")]}))
         }
