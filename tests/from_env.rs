@@ -8,23 +8,14 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use common::*;
 use lightsail_jit::lightsail::Lightsail;
 use lightsail_jit::lightsail::aws::AwsLightsail;
-use lightsail_jit::lightsail::sim::Sim;
-use lightsail_jit::lightsail::sim::http::SimServer;
 use lightsail_jit::lightsail::trust::TrustRoots;
 
 #[tokio::test]
 async fn the_lambda_environment_supplies_keys_region_and_endpoint() {
-    let sim = SimServer::start(
-        Sim::new(instances()),
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    )
-    .await
-    .unwrap();
+    let sim = sim_server(instances()).await;
     // SAFETY: the only test in this binary; the server's tasks do not read the environment.
     unsafe {
         std::env::set_var("AWS_REGION", "eu-west-3");

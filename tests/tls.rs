@@ -19,11 +19,8 @@ use std::time::Duration;
 
 use aws_sdk_lightsail::Client;
 use aws_sdk_lightsail::config::retry::RetryConfig;
-use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 use common::*;
 use lightsail_jit::lightsail::aws::{AwsLightsail, https_client};
-use lightsail_jit::lightsail::sim::Sim;
-use lightsail_jit::lightsail::sim::http::SimServer;
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::lightsail::{ErrorKind, Lightsail};
 use rustls::pki_types::pem::PemObject;
@@ -102,11 +99,7 @@ impl TlsRelay {
 /// Our adapter over the HTTPS client `AwsLightsail::from_env` builds, without retries
 /// (a refused certificate is not worth three attempts here).
 fn adapter(url: &str, roots: TrustRoots) -> AwsLightsail {
-    let config = aws_sdk_lightsail::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tls-test"))
-        .endpoint_url(url)
+    let config = sdk_config(url)
         .http_client(https_client(roots).unwrap())
         .retry_config(RetryConfig::disabled())
         .build();
@@ -125,12 +118,7 @@ async fn amazon_roots_refuse_another_ca_and_system_roots_follow_ssl_cert_file() 
         std::env::set_var("SSL_CERT_DIR", &empty_dir);
     }
 
-    let sim = SimServer::start(
-        Sim::new(instances()),
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    )
-    .await
-    .unwrap();
+    let sim = sim_server(instances()).await;
     let relay = TlsRelay::start(sim.addr()).await;
 
     let pinned = adapter(&relay.url(), TrustRoots::AmazonTrustServices);

@@ -3,19 +3,16 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use aws_sdk_lightsail::Client;
 use aws_sdk_lightsail::config::retry::RetryConfig;
 use aws_sdk_lightsail::config::timeout::TimeoutConfig;
-use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 use common::*;
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::firewall::{Protocol, RuleSet};
 use lightsail_jit::ledger::Tag;
 use lightsail_jit::lightsail::aws::AwsLightsail;
-use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::sim::http::{ErrorStyle, FaultKind, SimServer, WireFault};
 use lightsail_jit::lightsail::{ErrorKind, Lightsail};
 use lightsail_jit::policy::Policy;
@@ -23,28 +20,14 @@ use lightsail_jit::service::App;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn server(instances: Vec<lightsail_jit::lightsail::Instance>) -> SimServer {
-    SimServer::start(
-        Sim::new(instances),
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    )
-    .await
-    .unwrap()
-}
-
 /// The SDK as our adapter uses it, pointed at the server, with fast backoff so retry
 /// tests take milliseconds.
 fn adapter(url: &str, attempt_timeout: Option<Duration>) -> AwsLightsail {
-    let mut config = aws_sdk_lightsail::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
-        .endpoint_url(url)
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(1)),
-        );
+    let mut config = sdk_config(url).retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1)),
+    );
     if let Some(timeout) = attempt_timeout {
         config = config.timeout_config(
             TimeoutConfig::builder()
@@ -65,7 +48,7 @@ fn attempts(server: &SimServer, operation: &str) -> usize {
 
 #[tokio::test]
 async fn every_adapter_call_round_trips_signed_with_explicit_sources() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     let aws = adapter(&s.url(), None);
     let web = aws.get_instance("web-1").await.unwrap();
     assert_eq!(web.ports, web_baseline());
@@ -120,7 +103,7 @@ async fn a_sweep_pages_through_65_instances_over_the_wire() {
     let many: Vec<_> = (0..65)
         .map(|i| managed(&format!("i-{i:03}"), web_baseline()))
         .collect();
-    let s = server(many).await;
+    let s = sim_server(many).await;
     s.sim().set_page_size(7);
     let app = App::new(
         adapter(&s.url(), None),
@@ -158,7 +141,7 @@ async fn a_sweep_pages_through_65_instances_over_the_wire() {
 
 #[tokio::test]
 async fn throttles_5xx_and_dropped_connections_are_retried_by_the_sdk() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     let aws = adapter(&s.url(), None);
     s.inject(WireFault::new("GetInstance", FaultKind::Throttle).times(2));
     assert!(aws.get_instance("web-1").await.is_ok());
@@ -173,7 +156,7 @@ async fn throttles_5xx_and_dropped_connections_are_retried_by_the_sdk() {
 
 #[tokio::test]
 async fn past_the_retries_failures_are_transient() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     let aws = adapter(&s.url(), Some(Duration::from_millis(150)));
     for (op, kind) in [
         ("GetInstance", FaultKind::Throttle),
@@ -200,7 +183,7 @@ async fn past_the_retries_failures_are_transient() {
 #[tokio::test]
 async fn not_found_and_invalid_input_are_permanent_in_both_error_forms() {
     for style in [ErrorStyle::Plain, ErrorStyle::Lightsail] {
-        let s = server(instances()).await;
+        let s = sim_server(instances()).await;
         s.set_error_style(style);
         let aws = adapter(&s.url(), None);
         let err = aws.get_instance("ghost-1").await.unwrap_err();
@@ -227,7 +210,7 @@ async fn not_found_and_invalid_input_are_permanent_in_both_error_forms() {
 
 #[tokio::test]
 async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     s.set_error_style(ErrorStyle::Lightsail);
     let app = App::new(
         adapter(&s.url(), None),
@@ -247,7 +230,7 @@ async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
 
 #[tokio::test]
 async fn unsigned_requests_are_refused() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     let mut stream = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
     let body = r#"{"instanceName":"web-1"}"#;
     let request = format!(
@@ -267,7 +250,7 @@ async fn unsigned_requests_are_refused() {
 async fn seeded_probabilistic_faults_repeat_exactly() {
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let s = server(instances()).await;
+        let s = sim_server(instances()).await;
         s.seed(42);
         s.inject(WireFault::new("GetInstance", FaultKind::ServerError).probability(0.5));
         let aws = adapter(&s.url(), None);
@@ -286,7 +269,7 @@ async fn seeded_probabilistic_faults_repeat_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_honours_aws_endpoint_url_lightsail() {
-    let s = server(instances()).await;
+    let s = sim_server(instances()).await;
     let url = s.url();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_jit-local"))

@@ -2,7 +2,10 @@
 //! helpers that drive the real handler with JSON payloads.
 #![allow(dead_code)]
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
 
 use lambda_runtime::{Context, LambdaEvent};
 use lightsail_jit::clock::ManualClock;
@@ -11,6 +14,7 @@ use lightsail_jit::handler::{HandlerError, handle};
 use lightsail_jit::ledger::{MANAGED_TAG, Tag};
 use lightsail_jit::lightsail::Instance;
 use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::lightsail::sim::http::SimServer;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 use serde_json::{Value, json};
@@ -160,3 +164,23 @@ pub async fn reached(gate: &lightsail_jit::lightsail::sim::Gate) {
 
 /// Past the linger window: every ended grant's tag may now be removed.
 pub const LINGER_SECS: u64 = 15 * 60;
+
+/// The simulator served over HTTP on a free loopback port.
+pub async fn sim_server(instances: Vec<Instance>) -> SimServer {
+    SimServer::start(
+        Sim::new(instances),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap()
+}
+
+/// The real SDK's configuration pointed at `url` with test credentials; callers add
+/// what they test (retries, timeouts, the HTTPS client).
+pub fn sdk_config(url: &str) -> aws_sdk_lightsail::config::Builder {
+    aws_sdk_lightsail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(url)
+}
