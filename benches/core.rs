@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
-use lightsail_jit::envelope::{Payload, classify};
+use lightsail_jit::envelope::Payload;
 use lightsail_jit::firewall::{Diff, PortRange, PortRule, Protocol, RuleSet, Sources};
 use lightsail_jit::ledger::{Grant, Ledger, MANAGED_TAG, Tag, encode_baseline, encode_grant};
 use lightsail_jit::lightsail::Instance;
@@ -280,7 +280,7 @@ fn sqs_batch_text() -> String {
 fn sqs_batch(c: &mut Criterion) {
     let text = sqs_batch_text();
     // The benchmark must measure the success path: every record a valid grant.
-    match classify(&strict_json::parse(&text).expect("valid JSON"), "bench") {
+    match Payload::from_value(&strict_json::parse(&text).expect("valid JSON"), "bench") {
         Ok(Payload::Batch(records)) => {
             assert_eq!(records.len(), 10);
             assert!(records.iter().all(|r| r.delivery.command.is_ok()));
@@ -294,7 +294,7 @@ fn sqs_batch(c: &mut Criterion) {
             || text.clone(),
             |text| {
                 let value = strict_json::parse(black_box(&text)).expect("valid JSON");
-                black_box(classify(&value, "bench").expect("classified"))
+                black_box(Payload::from_value(&value, "bench").expect("classified"))
             },
             BatchSize::SmallInput,
         )

@@ -9,11 +9,28 @@ use jiff::Timestamp;
 
 use crate::clock::rfc3339;
 use crate::firewall::{PortRange, Sources};
+use crate::ledger::Grant;
 use crate::rejection::Rejection;
+
+/// The `decision` field: what happened to a grant or a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum Verdict {
+    Granted,
+    Rejected,
+    Revoked,
+    Extended,
+    /// A sweep closed the access of a grant whose time had passed.
+    Expired,
+    /// The tag of an ended grant was removed (it can no longer be in flight).
+    Removed,
+    /// A lockdown ended the grant early.
+    Lockdown,
+}
 
 /// What was decided about one grant or one instance.
 pub struct Decision<'a> {
-    pub decision: &'a str,
+    pub decision: Verdict,
     pub request_id: &'a str,
     pub requester: Option<&'a str>,
     pub instance: Option<&'a str>,
@@ -27,6 +44,21 @@ pub struct Decision<'a> {
 }
 
 impl<'a> Decision<'a> {
+    /// A decision about `grant` on `instance`, attributed to the grant's requester.
+    pub fn about(decision: Verdict, grant: &'a Grant, instance: &'a str) -> Self {
+        Decision {
+            decision,
+            request_id: &grant.request_id,
+            requester: Some(&grant.requester),
+            instance: Some(instance),
+            ports: &grant.ports,
+            sources: Some(&grant.sources),
+            expires_at: Some(grant.expires_at),
+            reason: None,
+            justification: None,
+        }
+    }
+
     /// A refused command: no grant, the code as the reason, the message as detail.
     pub fn rejected(
         request_id: &'a str,
@@ -34,7 +66,7 @@ impl<'a> Decision<'a> {
         rejection: &'a Rejection,
     ) -> Self {
         Decision {
-            decision: "rejected",
+            decision: Verdict::Rejected,
             request_id,
             requester: None,
             instance,
@@ -52,7 +84,7 @@ impl<'a> Decision<'a> {
         tracing::info!(
             target: "audit",
             audit = true,
-            decision = self.decision,
+            decision = <&str>::from(self.decision),
             requestId = self.request_id,
             requester = self.requester.unwrap_or(""),
             instance = self.instance.unwrap_or(""),

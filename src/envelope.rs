@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::command::{Action, Command, Selection, printable};
 use crate::rejection::{Code, Rejection};
-use crate::strict_json::{self, StrictError};
+use crate::strict_json::{self, Strict, StrictError};
 
 /// One command to run, with the id that is its default `requestId`.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,25 +44,44 @@ pub struct UnreportableRecord {
     pub index: usize,
 }
 
-pub fn classify(payload: &Value, invocation_id: &str) -> Result<Payload, UnreportableRecord> {
-    if let Some(records) = payload.get("Records") {
-        let Some(records) = records.as_array() else {
-            return Ok(Payload::Single(Box::new(Delivery {
+impl Payload {
+    /// The deliveries in a payload as the strict parser read it: a payload that names a
+    /// key twice anywhere is one rejected delivery (`DuplicateField`), whatever its shape.
+    pub fn from_strict(
+        payload: &Strict,
+        invocation_id: &str,
+    ) -> Result<Payload, UnreportableRecord> {
+        match &payload.duplicate {
+            Some(path) => Ok(Payload::Single(Box::new(Delivery {
                 id: invocation_id.to_string(),
-                command: Err(Rejection::new(
-                    Code::InvalidEnvelope,
-                    "`Records` must be an array of SQS records",
-                )),
-            })));
-        };
-        return records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| sqs_record(record, index))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Payload::Batch);
+                command: Err(duplicate(path)),
+            }))),
+            None => Payload::from_value(&payload.value, invocation_id),
+        }
     }
-    Ok(Payload::Single(Box::new(single(payload, invocation_id))))
+
+    /// The deliveries in a payload that is known to hold no duplicate key (a parsed
+    /// value: SQS bodies, fuzzing, benchmarks). Entry points use [`Payload::from_strict`].
+    pub fn from_value(payload: &Value, invocation_id: &str) -> Result<Payload, UnreportableRecord> {
+        if let Some(records) = payload.get("Records") {
+            let Some(records) = records.as_array() else {
+                return Ok(Payload::Single(Box::new(Delivery {
+                    id: invocation_id.to_string(),
+                    command: Err(Rejection::new(
+                        Code::InvalidEnvelope,
+                        "`Records` must be an array of SQS records",
+                    )),
+                })));
+            };
+            return records
+                .iter()
+                .enumerate()
+                .map(|(index, record)| sqs_record(record, index))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Payload::Batch);
+        }
+        Ok(Payload::Single(Box::new(single(payload, invocation_id))))
+    }
 }
 
 fn single(payload: &Value, fallback_id: &str) -> Delivery {
@@ -183,7 +202,7 @@ mod tests {
     use serde_json::json;
 
     fn single_of(v: Value) -> Delivery {
-        match classify(&v, "inv-1").unwrap() {
+        match Payload::from_value(&v, "inv-1").unwrap() {
             Payload::Single(d) => *d,
             other => panic!("{other:?}"),
         }
@@ -220,7 +239,7 @@ mod tests {
             {"messageId": "m3", "body": "not json"},
             {"messageId": "m4"}
         ]});
-        let Payload::Batch(records) = classify(&payload, "inv").unwrap() else {
+        let Payload::Batch(records) = Payload::from_value(&payload, "inv").unwrap() else {
             panic!()
         };
         assert_eq!(records[0].delivery.id, "m1");
@@ -238,7 +257,7 @@ mod tests {
             Code::InvalidEnvelope
         );
         assert_eq!(
-            classify(&json!({"Records": [{"body": "{}"}]}), "inv"),
+            Payload::from_value(&json!({"Records": [{"body": "{}"}]}), "inv"),
             Err(UnreportableRecord { index: 0 })
         );
     }

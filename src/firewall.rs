@@ -20,9 +20,25 @@ use serde::{Deserialize, Serialize};
 /// The only alias Lightsail supports: lets the console's browser SSH/RDP client in.
 pub const LIGHTSAIL_CONNECT: &str = "lightsail-connect";
 
-/// Lightsail's `NetworkProtocol` (wire values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Lightsail's `NetworkProtocol`. The wire values are the variants' names in lower case,
+/// derived alike by serde (JSON) and strum (text, tags, messages).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -33,13 +49,7 @@ pub enum Protocol {
 
 impl Protocol {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Icmp => "icmp",
-            Protocol::Icmpv6 => "icmpv6",
-            Protocol::All => "all",
-        }
+        self.into()
     }
 
     /// ICMP rules carry type/code in from/to, where -1 means "any".
@@ -48,31 +58,22 @@ impl Protocol {
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Protocol {
     type Err = String;
 
     /// Case-insensitive, as the service accepts `TCP`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Ok(Protocol::Tcp),
-            "udp" => Ok(Protocol::Udp),
-            "icmp" => Ok(Protocol::Icmp),
-            "icmpv6" => Ok(Protocol::Icmpv6),
-            "all" => Ok(Protocol::All),
-            _ => {
-                let shown: String = s.chars().take(20).collect();
-                let more = if s.chars().count() > 20 { "…" } else { "" };
-                Err(format!(
-                    "unknown protocol {shown:?}{more} (expected tcp, udp, icmp, icmpv6 or all)"
-                ))
-            }
+        let all = <Protocol as strum::VariantArray>::VARIANTS;
+        if let Some(found) = all.iter().find(|p| p.as_str().eq_ignore_ascii_case(s)) {
+            return Ok(*found);
         }
+        let shown: String = s.chars().take(20).collect();
+        let more = if s.chars().count() > 20 { "…" } else { "" };
+        let names: Vec<&str> = all.iter().map(|p| p.as_str()).collect();
+        Err(format!(
+            "unknown protocol {shown:?}{more} (expected one of {})",
+            names.join(", ")
+        ))
     }
 }
 

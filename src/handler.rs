@@ -16,7 +16,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::envelope::{Delivery, Payload, Record, UnreportableRecord, classify, duplicate};
+use crate::envelope::{Delivery, Payload, Record, UnreportableRecord};
 use crate::lightsail::Lightsail;
 use crate::outcome::Outcome;
 use crate::service::{App, Transient};
@@ -46,28 +46,14 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// The Lambda entry point: the payload as read by the strict parser, so a payload that
-/// names a key twice is rejected instead of silently taking the last value.
-pub async fn handle_strict<L: Lightsail, C: Clock>(
+/// The entry point of every front (Lambda, `jit-local`, the tests): the payload as read
+/// by the strict parser, so a payload that names a key twice is rejected
+/// (`DuplicateField`) instead of silently taking the last value.
+pub async fn handle<L: Lightsail, C: Clock>(
     app: &App<L, C>,
     event: LambdaEvent<Strict>,
 ) -> Result<Value, HandlerError> {
-    let (payload, context) = (event.payload, event.context);
-    if let Some(path) = payload.duplicate {
-        let delivery = Delivery {
-            id: context.request_id.clone(),
-            command: Err(duplicate(&path)),
-        };
-        return Ok(serde_json::to_value(run(app, &delivery).await?)?);
-    }
-    handle(app, LambdaEvent::new(payload.value, context)).await
-}
-
-pub async fn handle<L: Lightsail, C: Clock>(
-    app: &App<L, C>,
-    event: LambdaEvent<Value>,
-) -> Result<Value, HandlerError> {
-    match classify(&event.payload, &event.context.request_id)? {
+    match Payload::from_strict(&event.payload, &event.context.request_id)? {
         Payload::Single(delivery) => Ok(serde_json::to_value(run(app, &delivery).await?)?),
         Payload::Batch(records) => Ok(serde_json::to_value(batch(app, records).await)?),
     }
@@ -79,7 +65,7 @@ pub async fn run<L: Lightsail, C: Clock>(
     delivery: &Delivery,
 ) -> Result<Outcome, Transient> {
     match &delivery.command {
-        Ok(command) => app.execute(command, &delivery.id).await,
+        Ok(command) => app.dispatch(command, &delivery.id).await,
         Err(rejection) => {
             crate::audit::Decision::rejected(&delivery.id, None, rejection).log();
             Ok(Outcome::rejected(&delivery.id, None, rejection.clone()))
@@ -91,7 +77,10 @@ pub async fn batch<L: Lightsail, C: Clock>(
     app: &App<L, C>,
     records: Vec<Record>,
 ) -> SqsBatchResponse {
-    // Group by instance, keeping arrival order inside each group.
+    // Lanes: one per instance, in arrival order, so a grant and a revoke of one instance
+    // sent together apply as sent (their ledger writes would race otherwise); records
+    // about no single instance (sweep, lockdown, status of all, rejected envelopes)
+    // each run alone. Lanes run concurrently: a batch costs about its longest lane.
     let mut groups: BTreeMap<Option<String>, Vec<&Record>> = BTreeMap::new();
     let mut solo = Vec::new();
     for record in &records {

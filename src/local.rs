@@ -18,6 +18,7 @@ use crate::firewall::RuleSet;
 use crate::handler::handle;
 use crate::lightsail::{Instance, Lightsail};
 use crate::service::App;
+use crate::strict_json::Strict;
 
 pub const USAGE: &str = "\
 usage: jit-local [--fixture FILE] [--policy FILE] [--at TIME] [--aws] STEP...
@@ -128,7 +129,8 @@ pub async fn run_steps<L: Lightsail>(
             Step::Event(file) => {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
-                let payload: Value = serde_json::from_str(&text)
+                // The same strict parse as Lambda's: a duplicate key is `DuplicateField`.
+                let payload: Strict = serde_json::from_str(&text)
                     .map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
                 let before = firewalls(&app.lightsail).await;
                 let mut context = Context::default();

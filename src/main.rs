@@ -10,7 +10,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightsail_jit::clock::SystemClock;
-use lightsail_jit::handler::handle_strict;
+use lightsail_jit::handler::handle;
 use lightsail_jit::lightsail::aws::AwsLightsail;
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::policy::Policy;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let app = App::new(lightsail, policy, SystemClock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {
-        handle_strict(app, event).await
+        handle(app, event).await
     }))
     .await
 }

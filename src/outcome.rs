@@ -8,12 +8,14 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::clock::serialize_second;
+use crate::command::ActionName;
 use crate::firewall::{Diff, PortRange, PortRule, Sources};
 use crate::ledger::{Grant, Tag};
-use crate::rejection::Rejection;
+use crate::rejection::{Code, Rejection};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr)]
 #[serde(tag = "status", rename_all = "camelCase")]
+#[strum(serialize_all = "camelCase")]
 pub enum Outcome {
     #[serde(rename_all = "camelCase")]
     Granted {
@@ -70,7 +72,7 @@ pub enum Outcome {
     #[serde(rename_all = "camelCase")]
     Plan {
         request_id: String,
-        action: &'static str,
+        action: ActionName,
         instances: Vec<InstancePlan>,
     },
 }
@@ -84,17 +86,9 @@ impl Outcome {
         }
     }
 
+    /// The `status` field: serde and strum derive it from the variant's name alike.
     pub fn status(&self) -> &'static str {
-        match self {
-            Outcome::Granted { .. } => "granted",
-            Outcome::Rejected { .. } => "rejected",
-            Outcome::Revoked { .. } => "revoked",
-            Outcome::Extended { .. } => "extended",
-            Outcome::Swept { .. } => "swept",
-            Outcome::LockedDown { .. } => "lockedDown",
-            Outcome::Status { .. } => "status",
-            Outcome::Plan { .. } => "plan",
-        }
+        self.into()
     }
 }
 
@@ -103,7 +97,8 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct InstanceFailure {
     pub instance_name: String,
-    pub code: String,
+    /// Our code (`LightsailRefused`, `InstanceNotFound`, …); Lightsail's is in `message`.
+    pub code: Code,
     pub message: String,
 }
 
@@ -145,6 +140,21 @@ impl InstancePlan {
     }
 }
 
+/// Where the baseline in force comes from (`baselineOrigin` in `status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BaselineOrigin {
+    /// `instances.<name>.baseline` in policy: enforced by every sweep.
+    Declared,
+    /// Captured into tags at the first grant.
+    Captured,
+    /// Grants exist but the captured baseline is gone: the live firewall minus every
+    /// grant's rules (so nothing a grant opened survives its end).
+    Recovered,
+    /// No grants and nothing declared: the live firewall is the baseline.
+    Live,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceStatus {
@@ -152,7 +162,7 @@ pub struct InstanceStatus {
     pub grants: Vec<GrantView>,
     /// Where the baseline in force comes from: `declared` (policy), `captured` (tags),
     /// `recovered` (tags lost; firewall minus grants) or `live` (no grants: the firewall).
-    pub baseline_origin: &'static str,
+    pub baseline_origin: BaselineOrigin,
     pub baseline: Vec<PortRule>,
     pub firewall: Vec<PortRule>,
 }

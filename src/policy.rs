@@ -181,7 +181,7 @@ impl Policy {
     }
 
     /// Named in policy (in `managedInstances` or `instances`): managed without the tag.
-    pub fn names(&self, instance: &str) -> bool {
+    pub fn lists_instance(&self, instance: &str) -> bool {
         self.managed_instances.iter().any(|n| n == instance)
             || self.instances.contains_key(instance)
     }
@@ -622,7 +622,7 @@ mod tests {
             code(json!({"reason": "x", "instanceName": "db-1", "duration": "1h"})),
             Code::DurationTooLong
         );
-        assert!(p.names("db-1") && !p.names("web-1"));
+        assert!(p.lists_instance("db-1") && !p.lists_instance("web-1"));
     }
 
     #[test]

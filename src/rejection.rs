@@ -5,12 +5,22 @@
 //! bad command could never help, so it must not be redelivered. Every rejection is
 //! decided before the first Lightsail write.
 
-use std::fmt;
-
 use serde::Serialize;
 
-/// Stable machine-readable reasons. The serialised name is the contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+/// Stable machine-readable reasons. The serialised name (the variant's name, derived
+/// alike by serde and strum) is the contract.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 pub enum Code {
     /// The payload or an SQS body is not JSON.
     MalformedJson,
@@ -51,78 +61,11 @@ pub enum Code {
 
 impl Code {
     /// Every code, for documentation and coverage checks.
-    pub const ALL: [Code; 30] = [
-        Code::MalformedJson,
-        Code::InvalidEnvelope,
-        Code::MissingField,
-        Code::UnknownField,
-        Code::DuplicateField,
-        Code::InvalidField,
-        Code::UnknownAction,
-        Code::TooManyItems,
-        Code::InvalidPort,
-        Code::InvalidCidr,
-        Code::InvalidAlias,
-        Code::SourceTooWide,
-        Code::SourceNotAllowed,
-        Code::NoSource,
-        Code::PortNotAllowed,
-        Code::InvalidDuration,
-        Code::DurationTooLong,
-        Code::InvalidInstanceName,
-        Code::InstanceNotManaged,
-        Code::InstanceNotFound,
-        Code::InvalidRequestId,
-        Code::InvalidRequester,
-        Code::InvalidReason,
-        Code::RequesterNotAllowed,
-        Code::ReasonRequired,
-        Code::LedgerFull,
-        Code::GrantTooLarge,
-        Code::UnknownGrant,
-        Code::GrantExpired,
-        Code::LightsailRefused,
-    ];
+    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
 
+    /// The wire name: the variant's name, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::MalformedJson => "MalformedJson",
-            Code::InvalidEnvelope => "InvalidEnvelope",
-            Code::MissingField => "MissingField",
-            Code::UnknownField => "UnknownField",
-            Code::DuplicateField => "DuplicateField",
-            Code::InvalidField => "InvalidField",
-            Code::UnknownAction => "UnknownAction",
-            Code::TooManyItems => "TooManyItems",
-            Code::InvalidPort => "InvalidPort",
-            Code::InvalidCidr => "InvalidCidr",
-            Code::InvalidAlias => "InvalidAlias",
-            Code::SourceTooWide => "SourceTooWide",
-            Code::SourceNotAllowed => "SourceNotAllowed",
-            Code::NoSource => "NoSource",
-            Code::PortNotAllowed => "PortNotAllowed",
-            Code::InvalidDuration => "InvalidDuration",
-            Code::DurationTooLong => "DurationTooLong",
-            Code::InvalidInstanceName => "InvalidInstanceName",
-            Code::InstanceNotManaged => "InstanceNotManaged",
-            Code::InstanceNotFound => "InstanceNotFound",
-            Code::InvalidRequestId => "InvalidRequestId",
-            Code::InvalidRequester => "InvalidRequester",
-            Code::InvalidReason => "InvalidReason",
-            Code::RequesterNotAllowed => "RequesterNotAllowed",
-            Code::ReasonRequired => "ReasonRequired",
-            Code::LedgerFull => "LedgerFull",
-            Code::GrantTooLarge => "GrantTooLarge",
-            Code::UnknownGrant => "UnknownGrant",
-            Code::GrantExpired => "GrantExpired",
-            Code::LightsailRefused => "LightsailRefused",
-        }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -23,7 +23,7 @@ use std::panic::AssertUnwindSafe;
 
 use common::*;
 use futures::FutureExt;
-use lightsail_jit::envelope::{Payload, classify};
+use lightsail_jit::envelope::Payload;
 use lightsail_jit::handler::run;
 use lightsail_jit::lightsail::sim::Op;
 use lightsail_jit::rejection::Code;
@@ -201,7 +201,7 @@ async fn check(case: &Case, n: usize) -> Result<(), String> {
         if answer != json!({"batchItemFailures": []}) {
             return Err(format!("a rejected record must not be retried: {answer}"));
         }
-        let Ok(Payload::Batch(records)) = classify(&payload, "inv") else {
+        let Ok(Payload::Batch(records)) = Payload::from_value(&payload, "inv") else {
             return Err("the SQS payload is not classified as a batch".into());
         };
         let outcome = run(&w, &records[0].delivery)

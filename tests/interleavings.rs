@@ -173,7 +173,7 @@ fn run(
     let mut running: Vec<Option<Running<'_>>> = (0..2)
         .map(|i| {
             Some(
-                Box::pin(apps[i].execute(&commands[i], ["delivery-a", "delivery-b"][i]))
+                Box::pin(apps[i].dispatch(&commands[i], ["delivery-a", "delivery-b"][i]))
                     as Running<'_>,
             )
         })
@@ -253,7 +253,7 @@ fn explore(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let swept = runtime.block_on(sweeper.execute(
+        let swept = runtime.block_on(sweeper.dispatch(
             &Command::from_json(&json!({"action": "sweep"})).unwrap(),
             "final",
         ));

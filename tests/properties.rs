@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use ipnet::{Ipv4Net, Ipv6Net};
 use jiff::Timestamp;
 use lightsail_jit::command::Command;
-use lightsail_jit::envelope::classify;
+use lightsail_jit::envelope::Payload;
 use lightsail_jit::firewall::{PortRange, PortRule, Protocol, RuleSet, Sources};
 use lightsail_jit::ledger::{
     Grant, Ledger, MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS, Tag, decode_grant, encode_baseline,
@@ -244,7 +244,7 @@ proptest! {
         let desired = first.put.as_ref().map(RuleSet::from_rules).unwrap_or_else(|| RuleSet::from_rules(&instance.ports));
         let sim = Sim::new([instance]);
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(lightsail_jit::service::execute(&sim, &first, now)).unwrap();
+        runtime.block_on(lightsail_jit::service::apply(&sim, &first, now)).unwrap();
         prop_assert_eq!(sim.firewall("web-1"), desired);
         let again = plan(&policy, &sim.instance("web-1").unwrap(), Ending::Expired, now);
         prop_assert!(!again.writes(), "a second reconcile has nothing to do: {:?}", again);
@@ -253,17 +253,17 @@ proptest! {
     #[test]
     fn the_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-            let _ = classify(&value, "fuzz");
+            let _ = Payload::from_value(&value, "fuzz");
         }
         let body = String::from_utf8_lossy(&bytes).to_string();
-        let _ = classify(&serde_json::json!({"Records": [{"messageId": "m", "body": body}]}), "fuzz");
+        let _ = Payload::from_value(&serde_json::json!({"Records": [{"messageId": "m", "body": body}]}), "fuzz");
     }
 
     #[test]
     fn the_parser_never_panics_on_json_shaped_like_commands(value in json()) {
         let _ = Command::from_json(&value);
-        let _ = classify(&value, "fuzz");
-        let _ = classify(&serde_json::json!({"Records": [{"messageId": "m", "body": value.to_string()}]}), "fuzz");
+        let _ = Payload::from_value(&value, "fuzz");
+        let _ = Payload::from_value(&serde_json::json!({"Records": [{"messageId": "m", "body": value.to_string()}]}), "fuzz");
     }
 }
 

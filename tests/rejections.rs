@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use lightsail_jit::envelope::{Payload, classify};
+use lightsail_jit::envelope::Payload;
 use lightsail_jit::handler::run;
 use lightsail_jit::ledger::Tag;
 use lightsail_jit::lightsail::sim::{Op, Timing};
@@ -337,7 +337,7 @@ async fn every_rejection_is_typed_actionable_and_writes_nothing() {
 async fn malformed_sqs_body() -> &'static str {
     let w = world();
     let payload = json!({"Records": [{"messageId": "m1", "body": "{\"action\": \"grant\", "}]});
-    let Payload::Batch(records) = classify(&payload, "inv").unwrap() else {
+    let Payload::Batch(records) = Payload::from_value(&payload, "inv").unwrap() else {
         panic!("not a batch")
     };
     let out = run(&w, &records[0].delivery).await.unwrap();
@@ -357,7 +357,7 @@ async fn duplicate_keys() -> &'static str {
     let w = world();
     let body = r#"{"action":"grant","instanceName":"web-1","cidrs":["0.0.0.0/0"],"cidrs":["203.0.113.7"],"requester":"a"}"#;
     let payload = json!({"Records": [{"messageId": "m1", "body": body}]});
-    let Payload::Batch(records) = classify(&payload, "inv").unwrap() else {
+    let Payload::Batch(records) = Payload::from_value(&payload, "inv").unwrap() else {
         panic!("not a batch")
     };
     let out = serde_json::to_value(run(&w, &records[0].delivery).await.unwrap()).unwrap();
@@ -366,9 +366,7 @@ async fn duplicate_keys() -> &'static str {
     // The Lambda entry point reads the whole payload the same way.
     let direct: lightsail_jit::strict_json::Strict = serde_json::from_str(body).unwrap();
     let event = lambda_runtime::LambdaEvent::new(direct, Default::default());
-    let out = lightsail_jit::handler::handle_strict(&w, event)
-        .await
-        .unwrap();
+    let out = lightsail_jit::handler::handle(&w, event).await.unwrap();
     assert_eq!(out["error"]["code"], "DuplicateField");
     assert_eq!(w.lightsail.writes(), 0);
     "DuplicateField"

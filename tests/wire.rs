@@ -113,21 +113,15 @@ async fn a_sweep_pages_through_65_instances_over_the_wire() {
     for i in [0, 13, 64] {
         let mut g = grant(&format!("g{i}"), "203.0.113.7", 60);
         g["instanceName"] = json!(format!("i-{i:03}"));
-        let out = lightsail_jit::handler::handle(
-            &app,
-            lambda_runtime::LambdaEvent::new(g, Default::default()),
-        )
-        .await
-        .unwrap();
+        let out = lightsail_jit::handler::handle(&app, lambda_event(&g, ""))
+            .await
+            .unwrap();
         assert_eq!(out["status"], "granted", "{out}");
     }
     app.clock.advance(Duration::from_secs(61));
-    let out = lightsail_jit::handler::handle(
-        &app,
-        lambda_runtime::LambdaEvent::new(sweep(), Default::default()),
-    )
-    .await
-    .unwrap();
+    let out = lightsail_jit::handler::handle(&app, lambda_event(&sweep(), ""))
+        .await
+        .unwrap();
     assert_eq!(out["instances"], 65);
     assert_eq!(out["expired"], 3);
     assert_eq!(attempts(&s, "GetInstances"), 10, "65 instances at 7 a page");
@@ -219,12 +213,9 @@ async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
     );
     let mut g = grant("g", "203.0.113.7", 60);
     g["instanceName"] = json!("ghost-1");
-    let out = lightsail_jit::handler::handle(
-        &app,
-        lambda_runtime::LambdaEvent::new(g, Default::default()),
-    )
-    .await
-    .unwrap();
+    let out = lightsail_jit::handler::handle(&app, lambda_event(&g, ""))
+        .await
+        .unwrap();
     assert_eq!(out["error"]["code"], "InstanceNotFound");
 }
 

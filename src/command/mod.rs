@@ -1,52 +1,81 @@
-//! The input language: one JSON command with an `action` (DESIGN §1).
+//! The input language: one JSON command with an `action` (docs/DESIGN.md §1).
 //!
 //! Parsing is strict and total: every input becomes either a typed [`Command`] or a
 //! [`Rejection`] whose message names the field. Policy-dependent checks (allowed ports,
 //! source width, maximum duration) happen later in [`crate::policy`]; this module only
 //! decides what the command *says*.
+//!
+//! One file per action (`grant.rs`, `revoke.rs`, …, mirroring `service/`), each with its
+//! request type and its parser; the shared readers are `fields` (a JSON object, field by
+//! field), `ports`, `sources`, `duration` and `validate` (identity fields).
 
 mod duration;
+mod extend;
 mod fields;
+mod grant;
+mod grant_id;
 mod ports;
+mod revoke;
 mod sources;
-
-use std::time::Duration;
+mod status;
+mod sweep;
+mod targeted;
+mod validate;
 
 use serde_json::Value;
 
 pub use duration::{human as human_duration, parse_text as parse_duration_text};
+pub use extend::ExtendRequest;
 pub use fields::printable;
+pub use grant::GrantRequest;
+pub use grant_id::GrantId;
 pub use ports::{checked as checked_port, parse_port, parse_shorthand};
+pub use revoke::RevokeRequest;
 pub use sources::RequestedSources;
+pub use status::StatusRequest;
+pub use sweep::Selection;
+pub use targeted::Targeted;
+pub use validate::{
+    MAX_REASON, MAX_REQUEST_ID, MAX_REQUESTER, validate_instance_name, validate_reason,
+    validate_request_id, validate_requester,
+};
 
-use crate::firewall::PortRange;
-use crate::ledger::is_tag_char;
 use crate::rejection::{Code, Rejection};
-use fields::{Fields, type_name};
+use fields::Fields;
 
 /// Most items accepted in one list field; a bot sending thousands is broken or hostile.
 pub const MAX_LIST_ITEMS: usize = 20;
 /// Most instances one sweep, lockdown or status names explicitly.
 pub const MAX_INSTANCE_NAMES: usize = 100;
-/// Longest request id: it becomes part of a tag key (≤ 128 characters in all).
-pub const MAX_REQUEST_ID: usize = 100;
-pub const MAX_REQUESTER: usize = 64;
-pub const MAX_REASON: usize = 256;
 
 /// A parsed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
-    /// `requestId` as the sender wrote it: the idempotency key of a grant, the grant
-    /// named by `revoke` and `extend`.
+    /// `requestId` as the sender wrote it: the idempotency key of a grant, and the id
+    /// every outcome answers under (the delivery's id when absent).
     pub request_id: Option<String>,
     pub dry_run: bool,
     pub action: Action,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the command asks for. [`ActionName`] (derived) is the `action` field's value:
+/// the variant's name in lower case, written nowhere else.
+#[derive(Clone, Debug, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(ActionName),
+    derive(
+        serde::Serialize,
+        strum::EnumString,
+        strum::IntoStaticStr,
+        strum::Display,
+        strum::VariantArray
+    ),
+    serde(rename_all = "lowercase"),
+    strum(serialize_all = "lowercase")
+)]
 pub enum Action {
     Grant(GrantRequest),
-    Revoke(Targeted),
+    Revoke(RevokeRequest),
     Extend(ExtendRequest),
     Sweep(Selection),
     Lockdown(Selection),
@@ -55,14 +84,7 @@ pub enum Action {
 
 impl Action {
     pub fn name(&self) -> &'static str {
-        match self {
-            Action::Grant(_) => "grant",
-            Action::Revoke(_) => "revoke",
-            Action::Extend(_) => "extend",
-            Action::Sweep(_) => "sweep",
-            Action::Lockdown(_) => "lockdown",
-            Action::Status(_) => "status",
-        }
+        ActionName::from(self).into()
     }
 
     /// The single instance this command is about, if any: SQS records for different
@@ -70,7 +92,7 @@ impl Action {
     pub fn instance_name(&self) -> Option<&str> {
         match self {
             Action::Grant(g) => Some(&g.instance_name),
-            Action::Revoke(t) => Some(&t.instance_name),
+            Action::Revoke(r) => Some(&r.target.instance_name),
             Action::Extend(e) => Some(&e.target.instance_name),
             Action::Status(s) => s.instance_name.as_deref(),
             Action::Sweep(_) | Action::Lockdown(_) => None,
@@ -78,86 +100,25 @@ impl Action {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GrantRequest {
-    pub instance_name: String,
-    /// `None`: the policy's default ports.
-    pub ports: Option<Vec<PortRange>>,
-    pub sources: RequestedSources,
-    /// `None`: the policy's default duration.
-    pub duration: Option<Duration>,
-    pub requester: Option<String>,
-    pub reason: Option<String>,
-}
-
-/// An instance plus who asks and why (revoke, and the base of extend).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Targeted {
-    pub instance_name: String,
-    pub requester: Option<String>,
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExtendRequest {
-    pub target: Targeted,
-    pub duration: Option<Duration>,
-}
-
-/// Which instances a sweep or lockdown covers: `None` means every managed instance.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selection {
-    pub instance_names: Option<Vec<String>>,
-    pub requester: Option<String>,
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusRequest {
-    pub instance_name: Option<String>,
-}
-
 impl Command {
     /// Parse one command object.
     pub fn from_json(value: &Value) -> Result<Command, Rejection> {
         let mut f = Fields::new(value, "a command")?;
-        let action = f.required_string("action")?;
+        let name = f.required_string("action")?;
         let request_id = f
             .string("requestId")?
             .map(validate_request_id)
             .transpose()?;
         let dry_run = f.bool("dryRun")?;
-        let action = match action {
-            "grant" => Action::Grant(grant(&mut f)?),
-            "revoke" => Action::Revoke(targeted(&mut f)?),
-            "extend" => {
-                if request_id.is_none() {
-                    return Err(Rejection::new(
-                        Code::MissingField,
-                        "`requestId` is required: it names the grant to extend",
-                    ));
-                }
-                let target = targeted(&mut f)?;
-                let duration = duration(&mut f)?;
-                Action::Extend(ExtendRequest { target, duration })
-            }
-            "sweep" => Action::Sweep(selection(&mut f, false)?),
-            "lockdown" => Action::Lockdown(selection(&mut f, true)?),
-            "status" => Action::Status(StatusRequest {
-                instance_name: f
-                    .string("instanceName")?
-                    .map(validate_instance_name)
-                    .transpose()?,
-            }),
-            other => {
-                return Err(Rejection::new(
-                    Code::UnknownAction,
-                    format!(
-                        "`action` {} is not one of grant, revoke, extend, sweep, lockdown, status",
-                        printable(other, 40)
-                    ),
-                ));
-            }
+        let grant = || request_id.clone().map(GrantId::from_valid);
+        let action = match name.parse::<ActionName>() {
+            Ok(ActionName::Grant) => Action::Grant(GrantRequest::parse(&mut f)?),
+            Ok(ActionName::Revoke) => Action::Revoke(RevokeRequest::parse(&mut f, grant())?),
+            Ok(ActionName::Extend) => Action::Extend(ExtendRequest::parse(&mut f, grant())?),
+            Ok(ActionName::Sweep) => Action::Sweep(Selection::parse(&mut f, false)?),
+            Ok(ActionName::Lockdown) => Action::Lockdown(Selection::parse(&mut f, true)?),
+            Ok(ActionName::Status) => Action::Status(StatusRequest::parse(&mut f)?),
+            Err(_) => return Err(unknown_action(name)),
         };
         f.finish(action.name())?;
         Ok(Command {
@@ -168,96 +129,22 @@ impl Command {
     }
 }
 
-fn grant(f: &mut Fields) -> Result<GrantRequest, Rejection> {
-    let instance_name = validate_instance_name(f.required_string("instanceName")?)?;
-    let ports = match f.array("ports", MAX_LIST_ITEMS)? {
-        None => None,
-        Some(items) if items.is_empty() => {
-            return Err(Rejection::new(
-                Code::InvalidPort,
-                "`ports` is empty; leave it out to get the policy's default ports",
-            ));
-        }
-        Some(items) => Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| parse_port(item, &format!("ports[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?,
+fn unknown_action(name: &str) -> Rejection {
+    let all: Vec<&str> = <ActionName as strum::VariantArray>::VARIANTS
+        .iter()
+        .map(|a| a.into())
+        .collect();
+    Rejection::new(
+        Code::UnknownAction,
+        format!(
+            "`action` {} is not one of {}",
+            printable(name, 40),
+            all.join(", ")
         ),
-    };
-    let sources = RequestedSources {
-        ipv4: match f.array("cidrs", MAX_LIST_ITEMS)? {
-            Some(items) => sources::parse_ipv4_list(items)?,
-            None => Vec::new(),
-        },
-        ipv6: match f.array("ipv6Cidrs", MAX_LIST_ITEMS)? {
-            Some(items) => sources::parse_ipv6_list(items)?,
-            None => Vec::new(),
-        },
-        aliases: match f.array("cidrListAliases", MAX_LIST_ITEMS)? {
-            Some(items) => sources::parse_alias_list(items)?,
-            None => Vec::new(),
-        },
-    };
-    if sources.is_empty() {
-        return Err(Rejection::new(
-            Code::NoSource,
-            "a grant needs at least one source in `cidrs`, `ipv6Cidrs` or `cidrListAliases`",
-        ));
-    }
-    let duration = duration(f)?;
-    let (requester, reason) = who_and_why(f)?;
-    Ok(GrantRequest {
-        instance_name,
-        ports,
-        sources,
-        duration,
-        requester,
-        reason,
-    })
+    )
 }
 
-fn targeted(f: &mut Fields) -> Result<Targeted, Rejection> {
-    let instance_name = validate_instance_name(f.required_string("instanceName")?)?;
-    let (requester, reason) = who_and_why(f)?;
-    Ok(Targeted {
-        instance_name,
-        requester,
-        reason,
-    })
-}
-
-fn selection(f: &mut Fields, audited: bool) -> Result<Selection, Rejection> {
-    let instance_names = match f.array("instanceNames", MAX_INSTANCE_NAMES)? {
-        None => None,
-        Some(items) => Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| match item {
-                    Value::String(s) => validate_instance_name(s),
-                    other => Err(Rejection::invalid(
-                        &format!("instanceNames[{i}]"),
-                        &format!("a string, got {}", type_name(other)),
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
-    let (requester, reason) = if audited {
-        who_and_why(f)?
-    } else {
-        (None, None)
-    };
-    Ok(Selection {
-        instance_names,
-        requester,
-        reason,
-    })
-}
-
-fn duration(f: &mut Fields) -> Result<Option<Duration>, Rejection> {
+fn duration(f: &mut Fields) -> Result<Option<std::time::Duration>, Rejection> {
     f.value("duration")
         .map(|v| duration::parse_duration(v, "duration"))
         .transpose()
@@ -269,82 +156,11 @@ fn who_and_why(f: &mut Fields) -> Result<(Option<String>, Option<String>), Rejec
     Ok((requester, reason))
 }
 
-/// Lightsail resource names: 2–255 characters of letters, digits, `_`, `-` and `.`,
-/// starting and ending with a letter, digit or `_`.
-pub fn validate_instance_name(name: &str) -> Result<String, Rejection> {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let ok = (2..=255).contains(&name.len())
-        && name.chars().all(|c| word(c) || c == '-' || c == '.')
-        && name.starts_with(word)
-        && name.ends_with(word);
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(Rejection::new(
-            Code::InvalidInstanceName,
-            format!(
-                "`instanceName` {} is not a Lightsail instance name (2-255 letters, digits, '_', '-', '.', starting and ending with a letter or digit)",
-                printable(name, 60)
-            ),
-        ))
-    }
-}
-
-/// A request id becomes part of a tag key, so it must use tag characters (no spaces).
-pub fn validate_request_id(id: &str) -> Result<String, Rejection> {
-    let len = id.chars().count();
-    if len == 0 || len > MAX_REQUEST_ID || !id.chars().all(|c| c != ' ' && is_tag_char(c)) {
-        return Err(Rejection::new(
-            Code::InvalidRequestId,
-            format!(
-                "`requestId` {} must be 1-{MAX_REQUEST_ID} characters of letters, digits and + - = . _ : / @",
-                printable(id, 60)
-            ),
-        ));
-    }
-    Ok(id.to_string())
-}
-
-/// A requester is stored in the grant's tag value, so it must use tag characters.
-pub fn validate_requester(who: &str) -> Result<String, Rejection> {
-    let who = who.trim();
-    let len = who.chars().count();
-    if len == 0 || len > MAX_REQUESTER || !who.chars().all(is_tag_char) {
-        return Err(Rejection::new(
-            Code::InvalidRequester,
-            format!(
-                "`requester` {} must be 1-{MAX_REQUESTER} characters of letters, digits, spaces and + - = . _ : / @",
-                printable(who, 60)
-            ),
-        ));
-    }
-    Ok(who.to_string())
-}
-
-/// A reason only goes to the audit log, but it must still be readable there.
-pub fn validate_reason(why: &str) -> Result<String, Rejection> {
-    let why = why.trim();
-    if why.chars().count() > MAX_REASON || why.chars().any(|c| c.is_control() || is_invisible(c)) {
-        return Err(Rejection::new(
-            Code::InvalidReason,
-            format!(
-                "`reason` must be at most {MAX_REASON} characters without control or invisible formatting characters"
-            ),
-        ));
-    }
-    Ok(why.to_string())
-}
-
-/// Formatting characters that can hide or reorder text in a log or chat message
-/// (zero-width, bidirectional overrides, line/paragraph separators, BOM, soft hyphen).
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn parse(v: Value) -> Result<Command, Rejection> {
         Command::from_json(&v)
@@ -460,13 +276,5 @@ mod tests {
         assert_eq!(code(json!("grant")), Code::InvalidEnvelope);
         let e = parse(json!({"action": "grant", "instanceName": "web-1", "cidrs": ["1.2.3.4"], "ports": ["22", "99999"]})).unwrap_err();
         assert!(e.message.contains("ports[1]"), "{}", e.message);
-    }
-
-    #[test]
-    fn instance_names_may_contain_periods() {
-        assert!(validate_instance_name("web.example-1").is_ok());
-        assert!(validate_instance_name("a").is_err());
-        assert!(validate_instance_name("web-").is_err());
-        assert!(validate_instance_name("wéb-1").is_err());
     }
 }

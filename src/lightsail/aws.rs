@@ -24,7 +24,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use crate::firewall::{PortRule, Protocol};
 use crate::ledger::Tag;
 use crate::lightsail::trust::{AMAZON_TRUST_SERVICES_PEM, TrustRoots};
-use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page, classify};
+use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page};
 
 pub struct AwsLightsail {
     client: Client,
@@ -94,7 +94,7 @@ where
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let kind = match &err {
-        SdkError::ServiceError(_) => classify(err.code(), status),
+        SdkError::ServiceError(_) => ErrorKind::from_wire(err.code(), status),
         SdkError::ConstructionFailure(_) => ErrorKind::InvalidInput,
         _ => ErrorKind::Transient,
     };

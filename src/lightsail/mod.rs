@@ -79,43 +79,46 @@ impl LightsailError {
     }
 }
 
-/// Classify an error by its wire code and HTTP status, not by the SDK's typed variant:
-/// Lightsail can answer `"code":"DoesNotExist"`, which the Rust SDK leaves `Unhandled`.
-pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
-    match code.unwrap_or("") {
-        "NotFoundException" | "DoesNotExist" | "NotFound" | "ResourceNotFoundException" => {
-            ErrorKind::NotFound
+impl ErrorKind {
+    /// The kind of an error told by its wire code and HTTP status, not by the SDK's typed
+    /// variant: Lightsail can answer `"code":"DoesNotExist"`, which the Rust SDK leaves
+    /// `Unhandled`.
+    pub fn from_wire(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+        match code.unwrap_or("") {
+            "NotFoundException" | "DoesNotExist" | "NotFound" | "ResourceNotFoundException" => {
+                ErrorKind::NotFound
+            }
+            "InvalidInputException"
+            | "InvalidInput"
+            | "ValidationException"
+            | "InvalidParameterValue"
+            | "MissingParameter" => ErrorKind::InvalidInput,
+            "AccessDeniedException"
+            | "AccessDenied"
+            | "UnauthenticatedException"
+            | "Unauthenticated"
+            | "OperationFailureException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException" => ErrorKind::Refused,
+            "ServiceException"
+            | "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestTimeout"
+            | "RequestTimeoutException"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "AccountSetupInProgressException"
+            | "RegionSetupInProgressException" => ErrorKind::Transient,
+            _ => match status {
+                Some(429) | Some(500..=599) | None => ErrorKind::Transient,
+                Some(_) => ErrorKind::Refused,
+            },
         }
-        "InvalidInputException"
-        | "InvalidInput"
-        | "ValidationException"
-        | "InvalidParameterValue"
-        | "MissingParameter" => ErrorKind::InvalidInput,
-        "AccessDeniedException"
-        | "AccessDenied"
-        | "UnauthenticatedException"
-        | "Unauthenticated"
-        | "OperationFailureException"
-        | "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "ExpiredTokenException" => ErrorKind::Refused,
-        "ServiceException"
-        | "ThrottlingException"
-        | "Throttling"
-        | "ThrottledException"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "RequestThrottled"
-        | "RequestTimeout"
-        | "RequestTimeoutException"
-        | "ServiceUnavailable"
-        | "InternalFailure"
-        | "AccountSetupInProgressException"
-        | "RegionSetupInProgressException" => ErrorKind::Transient,
-        _ => match status {
-            Some(429) | Some(500..=599) | None => ErrorKind::Transient,
-            Some(_) => ErrorKind::Refused,
-        },
     }
 }
 
@@ -279,39 +282,39 @@ mod tests {
     #[test]
     fn classification_uses_wire_code_then_status() {
         assert_eq!(
-            classify(Some("DoesNotExist"), Some(400)),
+            ErrorKind::from_wire(Some("DoesNotExist"), Some(400)),
             ErrorKind::NotFound
         );
         assert_eq!(
-            classify(Some("NotFoundException"), Some(400)),
+            ErrorKind::from_wire(Some("NotFoundException"), Some(400)),
             ErrorKind::NotFound
         );
         assert_eq!(
-            classify(Some("InvalidInputException"), Some(400)),
+            ErrorKind::from_wire(Some("InvalidInputException"), Some(400)),
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            classify(Some("AccessDeniedException"), Some(400)),
+            ErrorKind::from_wire(Some("AccessDeniedException"), Some(400)),
             ErrorKind::Refused
         );
         assert_eq!(
-            classify(Some("ThrottlingException"), Some(400)),
+            ErrorKind::from_wire(Some("ThrottlingException"), Some(400)),
             ErrorKind::Transient
         );
         assert_eq!(
-            classify(Some("ServiceException"), Some(500)),
+            ErrorKind::from_wire(Some("ServiceException"), Some(500)),
             ErrorKind::Transient
         );
         assert_eq!(
-            classify(Some("SomethingNew"), Some(503)),
+            ErrorKind::from_wire(Some("SomethingNew"), Some(503)),
             ErrorKind::Transient
         );
         assert_eq!(
-            classify(Some("SomethingNew"), Some(400)),
+            ErrorKind::from_wire(Some("SomethingNew"), Some(400)),
             ErrorKind::Refused
         );
         assert_eq!(
-            classify(None, None),
+            ErrorKind::from_wire(None, None),
             ErrorKind::Transient,
             "no response at all: dispatch failure"
         );

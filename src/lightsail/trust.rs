@@ -14,8 +14,6 @@
 //! `JIT_TLS_ROOTS=system` trusts the platform's store instead, for a TLS-inspecting proxy
 //! or an endpoint (`AWS_ENDPOINT_URL_LIGHTSAIL`) whose certificate comes from another CA.
 
-use std::fmt;
-
 /// The five ATS roots, PEM. The test below checks each against the SHA-256 of its
 /// public key as published by ATS.
 pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("amazon-trust-services.pem");
@@ -23,13 +21,26 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("amazon-trust-services.
 /// The environment variable that chooses the trust store.
 pub const TRUST_ROOTS_ENV: &str = "JIT_TLS_ROOTS";
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The values of `JIT_TLS_ROOTS`, written once in the `strum` attributes.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
 pub enum TrustRoots {
-    /// The five Amazon Trust Services roots compiled into the binary (`amazon`).
+    /// The five Amazon Trust Services roots compiled into the binary.
     #[default]
+    #[strum(serialize = "amazon")]
     AmazonTrustServices,
-    /// The platform's store, as `rustls-native-certs` finds it (`system`), including
+    /// The platform's store, as `rustls-native-certs` finds it, including
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    #[strum(serialize = "system")]
     System,
 }
 
@@ -41,9 +52,12 @@ impl TrustRoots {
     /// `amazon` or `system`; unset or empty means the default, `amazon`.
     pub fn parse(value: Option<&str>) -> Result<TrustRoots, TrustRootsError> {
         match value.map(str::trim) {
-            None | Some("") | Some("amazon") => Ok(TrustRoots::AmazonTrustServices),
-            Some("system") => Ok(TrustRoots::System),
-            Some(other) => Err(TrustRootsError(other.to_string())),
+            None | Some("") => Ok(TrustRoots::default()),
+            Some(text) => <TrustRoots as strum::VariantArray>::VARIANTS
+                .iter()
+                .find(|roots| <&str>::from(**roots) == text)
+                .copied()
+                .ok_or_else(|| TrustRootsError(text.to_string())),
         }
     }
 
@@ -56,15 +70,6 @@ impl TrustRoots {
                 Err(TrustRootsError(raw.to_string_lossy().into_owned()))
             }
         }
-    }
-}
-
-impl fmt::Display for TrustRoots {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TrustRoots::AmazonTrustServices => "amazon",
-            TrustRoots::System => "system",
-        })
     }
 }
 

@@ -2,87 +2,73 @@
 //! is re-opened. The new expiry is capped by the policy maximum counted from the
 //! *original* grant time, so a chain of extensions cannot keep a port open forever.
 
-use super::{App, Transient, read_managed, refused};
-use crate::audit::Decision;
+use super::Ctx;
+use super::failure::{Failure, refused};
+use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
-use crate::command::ExtendRequest;
+use crate::command::{ActionName, ExtendRequest};
 use crate::ledger::{Grant, encode_grant};
 use crate::lightsail::Lightsail;
 use crate::outcome::{InstancePlan, Outcome};
 use crate::rejection::{Code, Rejection};
 
 pub async fn extend<L: Lightsail, C: Clock>(
-    app: &App<L, C>,
-    ls: &impl Lightsail,
+    ctx: &Ctx<'_, L, C>,
     request: &ExtendRequest,
-    grant_id: &str,
-    dry_run: bool,
-) -> Result<Outcome, Transient> {
-    let name = request.target.instance_name.as_str();
-    let reject = |e: Rejection| Ok(Outcome::rejected(grant_id, Some(name), e));
-    let (_, ledger) = match read_managed(app, ls, name).await? {
-        Ok(found) => found,
-        Err(e) => return reject(e),
-    };
-    let Some(grant) = ledger.grant(grant_id) else {
-        return reject(Rejection::new(
+) -> Result<Outcome, Failure> {
+    let target = &request.target;
+    let name = target.instance_name.as_str();
+    let id = &request.grant;
+    let (_, ledger) = ctx.read_managed(name).await?;
+    let Some(grant) = ledger.grant(id.as_str()) else {
+        return Err(Rejection::new(
             Code::UnknownGrant,
-            format!("`requestId` {grant_id:?} names no grant on {name}"),
-        ));
+            format!("`requestId` {:?} names no grant on {name}", id.as_str()),
+        )
+        .into());
     };
-    let now = app.clock.now();
+    let now = ctx.now();
     if !grant.is_active(now) {
-        return reject(Rejection::new(
+        return Err(Rejection::new(
             Code::GrantExpired,
             format!(
-                "grant {grant_id} expired at {}; request a new one",
+                "grant {id} expired at {}; request a new one",
                 rfc3339(grant.expires_at)
             ),
-        ));
+        )
+        .into());
     }
-    let expires_at = match app.policy.decide_extend(name, grant, request.duration, now) {
-        Ok(at) => at,
-        Err(e) => return reject(e),
-    };
+    let expires_at = ctx
+        .policy()
+        .decide_extend(name, grant, request.duration, now)?;
     let extended = Grant {
         expires_at,
         ..grant.clone()
     };
-    let tag = match encode_grant(&extended) {
-        Ok(tag) => tag,
-        Err(e) => return reject(Rejection::new(Code::GrantTooLarge, e.to_string())),
-    };
-    if dry_run {
+    let tag =
+        encode_grant(&extended).map_err(|e| Rejection::new(Code::GrantTooLarge, e.to_string()))?;
+    if ctx.dry_run {
         return Ok(Outcome::Plan {
-            request_id: grant_id.to_string(),
-            action: "extend",
+            request_id: id.to_string(),
+            action: ActionName::Extend,
             instances: vec![InstancePlan {
                 tags_to_write: vec![tag],
                 ..InstancePlan::empty(name)
             }],
         });
     }
-    if let Err(err) = ls.tag_resource(name, &[tag]).await {
-        return reject(refused(err, name)?);
-    }
+    ctx.ls
+        .tag_resource(name, &[tag])
+        .await
+        .map_err(refused(name))?;
     Decision {
-        decision: "extended",
-        request_id: grant_id,
-        requester: request
-            .target
-            .requester
-            .as_deref()
-            .or(Some(&grant.requester)),
-        instance: Some(name),
-        ports: &grant.ports,
-        sources: Some(&grant.sources),
-        expires_at: Some(expires_at),
-        reason: None,
-        justification: request.target.reason.as_deref(),
+        requester: target.requester.as_deref().or(Some(&grant.requester)),
+        justification: target.reason.as_deref(),
+        ..Decision::about(Verdict::Extended, &extended, name)
     }
     .log();
     Ok(Outcome::Extended {
-        request_id: grant_id.to_string(),
+        request_id: id.to_string(),
         instance_name: name.to_string(),
         expires_at,
     })

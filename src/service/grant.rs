@@ -9,10 +9,12 @@ use std::collections::BTreeSet;
 
 use futures::future::try_join_all;
 
-use super::{App, Transient, read_managed, refused};
-use crate::audit::Decision;
+use super::Ctx;
+use super::failure::{Failure, refused};
+use super::reconcile::baseline_in_force;
+use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
-use crate::command::GrantRequest;
+use crate::command::{ActionName, GrantRequest};
 use crate::firewall::{Diff, PortRule, RuleSet};
 use crate::ledger::{EncodeError, Grant, Ledger, MAX_TAGS, Tag, encode_baseline, encode_grant};
 use crate::lightsail::{Lightsail, LightsailError};
@@ -20,58 +22,40 @@ use crate::outcome::{InstancePlan, Outcome};
 use crate::rejection::{Code, Rejection};
 
 pub async fn grant<L: Lightsail, C: Clock>(
-    app: &App<L, C>,
-    ls: &impl Lightsail,
+    ctx: &Ctx<'_, L, C>,
     request: &GrantRequest,
-    request_id: &str,
-    dry_run: bool,
-) -> Result<Outcome, Transient> {
+) -> Result<Outcome, Failure> {
     let name = request.instance_name.as_str();
-    let reject = |e: Rejection| Ok(Outcome::rejected(request_id, Some(name), e));
-    let now = app.clock.now();
-    let grant = match app.policy.decide_grant(request, request_id, now) {
-        Ok(grant) => grant,
-        Err(e) => return reject(e),
-    };
-    let (instance, ledger) = match read_managed(app, ls, name).await? {
-        Ok(found) => found,
-        Err(e) => return reject(e),
-    };
+    let now = ctx.now();
+    let grant = ctx.policy().decide_grant(request, ctx.request_id, now)?;
+    let (instance, ledger) = ctx.read_managed(name).await?;
     let actual = RuleSet::from_rules(&instance.ports);
 
-    if let Some(existing) = ledger.grant(request_id) {
-        return redelivered(ls, existing, &actual, name, dry_run, now).await;
+    if let Some(existing) = ledger.grant(ctx.request_id) {
+        return redelivered(ctx, existing, &actual, name, now).await;
     }
-    let existing_keys: Vec<String> = instance.tags.iter().map(|t| t.key.clone()).collect();
-    let tags = match tags_to_write(app, &grant, &ledger, &actual, name, &existing_keys) {
-        Ok(tags) => tags,
-        Err(e) => return reject(e),
-    };
-    let rules = opening(&grant);
-    if dry_run {
-        return Ok(plan(request_id, name, &actual, &grant, rules, tags));
+    let existing_keys: BTreeSet<&str> = instance.tags.iter().map(|t| t.key.as_str()).collect();
+    let tags = tags_to_write(ctx, &grant, &ledger, &actual, name, existing_keys)?;
+    let rules = grant.rules().to_rules();
+    if ctx.dry_run {
+        return Ok(plan(ctx.request_id, name, &actual, &grant, rules, tags));
     }
-    if let Err(err) = ls.tag_resource(name, &tags).await {
-        return reject(refused(err, name)?);
-    }
-    if let Err(err) = open_all(ls, name, &rules).await {
-        // The tag is written: a redelivery re-opens, and the sweep closes it at expiry.
-        return reject(refused(err, name)?);
-    }
+    ctx.ls
+        .tag_resource(name, &tags)
+        .await
+        .map_err(refused(name))?;
+    // The tag is written: if an Open fails, a redelivery re-opens, and the sweep closes
+    // it at expiry.
+    open_all(&ctx.ls, name, &rules)
+        .await
+        .map_err(refused(name))?;
     Decision {
-        decision: "granted",
-        request_id,
-        requester: Some(&grant.requester),
-        instance: Some(name),
-        ports: &grant.ports,
-        sources: Some(&grant.sources),
-        expires_at: Some(grant.expires_at),
-        reason: None,
         justification: request.reason.as_deref(),
+        ..Decision::about(Verdict::Granted, &grant, name)
     }
     .log();
     Ok(Outcome::Granted {
-        request_id: request_id.to_string(),
+        request_id: ctx.request_id.to_string(),
         instance_name: name.to_string(),
         expires_at: grant.expires_at,
         opened: rules,
@@ -80,6 +64,7 @@ pub async fn grant<L: Lightsail, C: Clock>(
 }
 
 /// Open every rule concurrently: Open is additive, so their order does not matter.
+/// One `OpenInstancePublicPorts` per port, each with every source of the grant.
 async fn open_all(
     ls: &impl Lightsail,
     name: &str,
@@ -94,24 +79,19 @@ async fn open_all(
     .map(|_| ())
 }
 
-/// One `OpenInstancePublicPorts` per port, each with every source of the grant.
-fn opening(grant: &Grant) -> Vec<PortRule> {
-    grant.rules().to_rules()
-}
-
 /// The grant's tag, plus the baseline's: captured now if there is none, or written again
 /// as read (so a sweep that drops it concurrently cannot leave this grant without one).
-fn tags_to_write<L, C>(
-    app: &App<L, C>,
+fn tags_to_write<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
     grant: &Grant,
     ledger: &Ledger,
     actual: &RuleSet,
     name: &str,
-    existing_keys: &[String],
+    keys: BTreeSet<&str>,
 ) -> Result<Vec<Tag>, Rejection> {
     let mut tags = vec![encode_grant(grant).map_err(too_large)?];
-    if app.policy.declared_baseline(name).is_none() {
-        let (baseline, _) = super::reconcile::baseline_in_force(&app.policy, name, ledger, actual);
+    if ctx.policy().declared_baseline(name).is_none() {
+        let (baseline, _) = baseline_in_force(ctx.policy(), name, ledger, actual);
         let baseline_tags = encode_baseline(&baseline).map_err(|e| {
             Rejection::new(
                 Code::LightsailRefused,
@@ -120,9 +100,8 @@ fn tags_to_write<L, C>(
         })?;
         tags.extend(baseline_tags);
     }
-    let mut keys: BTreeSet<&str> = existing_keys.iter().map(String::as_str).collect();
-    keys.extend(tags.iter().map(|t| t.key.as_str()));
-    let after = keys.len();
+    let new_keys = tags.iter().filter(|t| !keys.contains(t.key.as_str()));
+    let after = keys.len() + new_keys.count();
     if after > MAX_TAGS {
         return Err(Rejection::new(
             Code::LedgerFull,
@@ -144,38 +123,33 @@ fn too_large(e: EncodeError) -> Rejection {
     Rejection::new(code, e.to_string())
 }
 
-async fn redelivered(
-    ls: &impl Lightsail,
+/// The same request again: nothing new is recorded; what is missing is re-opened.
+async fn redelivered<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
     existing: &Grant,
     actual: &RuleSet,
     name: &str,
-    dry_run: bool,
     now: jiff::Timestamp,
-) -> Result<Outcome, Transient> {
-    let request_id = existing.request_id.as_str();
+) -> Result<Outcome, Failure> {
     if !existing.is_active(now) {
-        return Ok(Outcome::rejected(
-            request_id,
-            Some(name),
-            Rejection::new(
-                Code::GrantExpired,
-                format!(
-                    "request {request_id} was granted already and expired at {}",
-                    rfc3339(existing.expires_at)
-                ),
+        return Err(Rejection::new(
+            Code::GrantExpired,
+            format!(
+                "request {} was granted already and expired at {}",
+                existing.request_id,
+                rfc3339(existing.expires_at)
             ),
-        ));
+        )
+        .into());
     }
     let missing = existing.rules().minus(actual).to_rules();
-    if !dry_run && let Err(err) = open_all(ls, name, &missing).await {
-        return Ok(Outcome::rejected(
-            request_id,
-            Some(name),
-            refused(err, name)?,
-        ));
+    if !ctx.dry_run {
+        open_all(&ctx.ls, name, &missing)
+            .await
+            .map_err(refused(name))?;
     }
     Ok(Outcome::Granted {
-        request_id: request_id.to_string(),
+        request_id: existing.request_id.clone(),
         instance_name: name.to_string(),
         expires_at: existing.expires_at,
         opened: missing,
@@ -195,7 +169,7 @@ fn plan(
     after.union(&grant.rules());
     Outcome::Plan {
         request_id: request_id.to_string(),
-        action: "grant",
+        action: ActionName::Grant,
         instances: vec![InstancePlan {
             open,
             tags_to_write: tags,

@@ -1,11 +1,18 @@
-//! The use cases (DESIGN §5): grant, revoke, extend, sweep, lockdown and status, over the
-//! [`Lightsail`] trait with an injected [`Clock`].
+//! The use cases (docs/DESIGN.md §5): grant, revoke, extend, sweep, lockdown and status,
+//! over the [`Lightsail`] trait with an injected [`Clock`].
 //!
-//! Each use case decides with the pure core (policy, ledger, rule sets) and performs the
-//! few calls the protocol orders. A rejection is an [`Outcome`]; the only error is
-//! [`Transient`], which asks the caller to deliver the command again.
+//! [`App::dispatch`] is the command dispatcher: it builds the command's [`Ctx`], runs
+//! the one use case the action names, and passes the result through the one
+//! [`error_policy`]. A use case decides with the pure core (policy, ledger, rule sets),
+//! performs the few calls the protocol orders, and stops early with `?` on a
+//! [`Failure`]: a rejection (answered as an [`Outcome`]) or a [`Transient`] error
+//! (which asks the caller to deliver the command again).
+//!
+//! Adding a command: see "Adding a command" in the README.
 
+mod context;
 mod extend;
+mod failure;
 mod grant;
 mod inventory;
 mod reconcile;
@@ -15,18 +22,13 @@ mod sweep;
 
 use crate::clock::Clock;
 use crate::command::{Action, Command};
-use crate::ledger::Ledger;
-use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Metered};
+use crate::lightsail::{Lightsail, Metered};
 use crate::outcome::Outcome;
 use crate::policy::Policy;
-use crate::rejection::{Code, Rejection};
 
-pub use reconcile::{Ending, Plan, execute, plan};
-
-/// A failure worth retrying: the command was not (completely) carried out.
-#[derive(Debug, thiserror::Error)]
-#[error("transient failure, try again: {0}")]
-pub struct Transient(pub LightsailError);
+pub use context::Ctx;
+pub use failure::{Failure, Transient, error_policy};
+pub use reconcile::{Ending, LINGER, Plan, apply, plan};
 
 /// Everything a command needs, built once per cold start.
 pub struct App<L, C> {
@@ -46,89 +48,25 @@ impl<L: Lightsail, C: Clock> App<L, C> {
 
     /// Run one command. `delivery_id` is the envelope's id (SQS messageId, EventBridge
     /// id or Lambda request id): the default `requestId`.
-    pub async fn execute(
+    pub async fn dispatch(
         &self,
         command: &Command,
         delivery_id: &str,
     ) -> Result<Outcome, Transient> {
-        let request_id = command.request_id.as_deref().unwrap_or(delivery_id);
-        let ls = Metered::new(&self.lightsail);
-        let outcome = match &command.action {
-            Action::Grant(g) => grant::grant(self, &ls, g, request_id, command.dry_run).await,
-            Action::Revoke(r) => {
-                revoke::revoke(
-                    self,
-                    &ls,
-                    r,
-                    command.request_id.as_deref(),
-                    request_id,
-                    command.dry_run,
-                )
-                .await
-            }
-            Action::Extend(e) => extend::extend(self, &ls, e, request_id, command.dry_run).await,
-            Action::Sweep(s) => {
-                sweep::sweep(self, &ls, s, Ending::Expired, request_id, command.dry_run).await
-            }
-            Action::Lockdown(s) => {
-                sweep::sweep(self, &ls, s, Ending::Lockdown, request_id, command.dry_run).await
-            }
-            Action::Status(s) => status::status(self, &ls, s, request_id).await,
-        }?;
-        if let Outcome::Rejected {
-            error,
-            instance_name,
-            ..
-        } = &outcome
-        {
-            crate::audit::Decision::rejected(request_id, instance_name.as_deref(), error).log();
-        }
-        Ok(outcome)
+        let ctx = Ctx {
+            app: self,
+            ls: Metered::new(&self.lightsail),
+            request_id: command.request_id.as_deref().unwrap_or(delivery_id),
+            dry_run: command.dry_run,
+        };
+        let result = match &command.action {
+            Action::Grant(request) => grant::grant(&ctx, request).await,
+            Action::Revoke(request) => revoke::revoke(&ctx, request).await,
+            Action::Extend(request) => extend::extend(&ctx, request).await,
+            Action::Sweep(selection) => sweep::sweep(&ctx, selection, Ending::Expired).await,
+            Action::Lockdown(selection) => sweep::sweep(&ctx, selection, Ending::Lockdown).await,
+            Action::Status(request) => status::status(&ctx, request).await,
+        };
+        error_policy(result, ctx.request_id, command.action.instance_name())
     }
-
-    fn is_managed(&self, instance: &Instance, ledger: &Ledger) -> bool {
-        ledger.managed || self.policy.names(&instance.name)
-    }
-}
-
-/// A Lightsail error as the command's result: transient ones are retried, the rest
-/// become a rejection naming what Lightsail said.
-pub(crate) fn refused(err: LightsailError, instance: &str) -> Result<Rejection, Transient> {
-    match err.kind {
-        ErrorKind::Transient => Err(Transient(err)),
-        ErrorKind::NotFound => Ok(Rejection::new(
-            Code::InstanceNotFound,
-            format!("`instanceName` {instance:?}: no such Lightsail instance in this Region"),
-        )),
-        ErrorKind::InvalidInput | ErrorKind::Refused => Ok(Rejection::new(
-            Code::LightsailRefused,
-            format!(
-                "Lightsail refused {} on {instance}: {}: {}",
-                err.operation, err.code, err.message
-            ),
-        )),
-    }
-}
-
-/// Read a managed instance, or the rejection that explains why it cannot be used.
-pub(crate) async fn read_managed<L: Lightsail, C: Clock>(
-    app: &App<L, C>,
-    ls: &impl Lightsail,
-    name: &str,
-) -> Result<Result<(Instance, Ledger), Rejection>, Transient> {
-    let instance = match ls.get_instance(name).await {
-        Ok(instance) => instance,
-        Err(err) => return refused(err, name).map(Err),
-    };
-    let ledger = Ledger::read(&instance.tags);
-    if !app.is_managed(&instance, &ledger) {
-        return Ok(Err(Rejection::new(
-            Code::InstanceNotManaged,
-            format!(
-                "{name} is not managed by lightsail-jit: tag it with `{}` or name it in the policy",
-                crate::ledger::MANAGED_TAG
-            ),
-        )));
-    }
-    Ok(Ok((instance, ledger)))
 }

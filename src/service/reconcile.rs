@@ -1,5 +1,5 @@
-//! The reconcile protocol for one instance (DESIGN §5): the pure [`plan`] and the
-//! ordered [`execute`].
+//! The reconcile protocol for one instance (docs/DESIGN.md §5): the pure [`plan`] and
+//! the ordered [`apply`].
 //!
 //! desired = canonical(baseline ∪ rules of the grants that stay). The order of the
 //! writes is the safety argument:
@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use crate::firewall::{Diff, PortRule, RuleSet};
 use crate::ledger::{BASELINE_KEY, Grant, Ledger, Tag, encode_baseline, encode_grant};
 use crate::lightsail::{Instance, Lightsail, LightsailError};
-use crate::outcome::InstancePlan;
+use crate::outcome::{BaselineOrigin, InstancePlan};
 use crate::policy::Policy;
 
 /// Which grants a reconcile ends, besides those whose time has passed.
@@ -31,31 +31,6 @@ pub enum Ending<'a> {
     Revoke(Option<&'a str>),
     /// Lockdown: every grant ends and the lockdown rules apply.
     Lockdown,
-}
-
-/// Where the baseline in force comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BaselineOrigin {
-    /// `instances.<name>.baseline` in policy: enforced by every sweep.
-    Declared,
-    /// Captured into tags at the first grant.
-    Captured,
-    /// Grants exist but the captured baseline is gone: the live firewall minus every
-    /// grant's rules (so nothing a grant opened survives its end).
-    Recovered,
-    /// No grants and nothing declared: the live firewall is the baseline.
-    Live,
-}
-
-impl BaselineOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BaselineOrigin::Declared => "declared",
-            BaselineOrigin::Captured => "captured",
-            BaselineOrigin::Recovered => "recovered",
-            BaselineOrigin::Live => "live",
-        }
-    }
 }
 
 pub fn baseline_in_force(
@@ -217,7 +192,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
 
 /// Carry a plan out in protocol order. Returns how many rules had to be re-opened for
 /// grants that raced this reconcile.
-pub async fn execute(
+pub async fn apply(
     ls: &impl Lightsail,
     plan: &Plan,
     now: Timestamp,

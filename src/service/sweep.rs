@@ -8,37 +8,37 @@
 use futures::StreamExt;
 use futures::channel::mpsc;
 
+use super::Ctx;
+use super::failure::{Failure, Transient, rejection};
 use super::inventory::inventory;
-use super::reconcile::{Ending, Plan, execute, plan};
-use super::{App, Transient};
-use crate::audit::Decision;
+use super::reconcile::{Ending, Plan, apply, plan};
+use crate::audit::{Decision, Verdict};
 use crate::clock::Clock;
-use crate::command::Selection;
+use crate::command::{ActionName, Selection};
 use crate::ledger::Ledger;
-use crate::lightsail::{Lightsail, LightsailError, Metered};
+use crate::lightsail::{Lightsail, LightsailError};
 use crate::outcome::{InstanceFailure, Outcome};
 use crate::rejection::Code;
 
+/// What became of one instance the inventory produced.
 enum Report {
     /// Not managed and not asked for by name: not this sweep's business.
-    Unmanaged,
+    Skipped,
     /// Named in the command but not managed: reported, never touched.
-    NotManaged(String),
+    NamedButUnmanaged(String),
     Done(Plan),
     Failed(String, LightsailError),
 }
 
 pub async fn sweep<L: Lightsail, C: Clock>(
-    app: &App<L, C>,
-    ls: &Metered<'_, L>,
+    ctx: &Ctx<'_, L, C>,
     selection: &Selection,
     ending: Ending<'_>,
-    request_id: &str,
-    dry_run: bool,
-) -> Result<Outcome, Transient> {
-    let now = app.clock.now();
+) -> Result<Outcome, Failure> {
+    let now = ctx.now();
+    let ls = &ctx.ls;
     let named = selection.instance_names.as_deref();
-    let concurrency = app.policy.sweep_concurrency;
+    let concurrency = ctx.policy().sweep_concurrency;
     // Read ahead: the pages (sequential by nature) flow into a channel while instances
     // that changed are being written, so paging never waits for a free write slot.
     let (found_tx, found_rx) = mpsc::unbounded();
@@ -57,17 +57,17 @@ pub async fn sweep<L: Lightsail, C: Clock>(
                 Err((name, err)) => return Report::Failed(name.unwrap_or_default(), err),
             };
             let ledger = Ledger::read(&instance.tags);
-            if !app.is_managed(&instance, &ledger) {
+            if !ctx.is_managed(&instance, &ledger) {
                 return match named {
-                    Some(_) => Report::NotManaged(instance.name.clone()),
-                    None => Report::Unmanaged,
+                    Some(_) => Report::NamedButUnmanaged(instance.name.clone()),
+                    None => Report::Skipped,
                 };
             }
-            let plan = plan(&app.policy, &instance, ending, now);
-            if dry_run {
+            let plan = plan(ctx.policy(), &instance, ending, now);
+            if ctx.dry_run {
                 return Report::Done(plan);
             }
-            match execute(ls, &plan, now).await {
+            match apply(ls, &plan, now).await {
                 Ok(_) => Report::Done(plan),
                 Err(err) => Report::Failed(plan.instance_name.clone(), err),
             }
@@ -75,27 +75,25 @@ pub async fn sweep<L: Lightsail, C: Clock>(
         .buffer_unordered(concurrency)
         .collect::<Vec<Report>>();
     let ((), reports) = futures::join!(read_ahead, reconcile);
-    summarize(reports, ending, request_id, dry_run, ls.calls(), selection)
+    summarize(ctx, reports, ending, selection)
 }
 
-fn summarize(
+fn summarize<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
     reports: Vec<Report>,
     ending: Ending<'_>,
-    request_id: &str,
-    dry_run: bool,
-    api_calls: usize,
     selection: &Selection,
-) -> Result<Outcome, Transient> {
+) -> Result<Outcome, Failure> {
     let mut plans = Vec::new();
     let mut failed = Vec::new();
     let mut transient = None;
     for report in reports {
         match report {
-            Report::Unmanaged => {}
-            Report::NotManaged(name) => failed.push(InstanceFailure {
+            Report::Skipped => {}
+            Report::NamedButUnmanaged(name) => failed.push(InstanceFailure {
                 message: format!("{name} is not managed by lightsail-jit: left untouched"),
                 instance_name: name,
-                code: Code::InstanceNotManaged.as_str().to_string(),
+                code: Code::InstanceNotManaged,
             }),
             Report::Done(plan) => plans.push(plan),
             Report::Failed(name, err) => {
@@ -103,23 +101,24 @@ fn summarize(
                 if err.is_transient() {
                     transient.get_or_insert(err);
                 } else {
+                    let why = rejection(&err, &name);
                     failed.push(InstanceFailure {
                         instance_name: name,
-                        code: err.code,
-                        message: err.message,
+                        code: why.code,
+                        message: why.message,
                     });
                 }
             }
         }
     }
     plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
-    let action = match ending {
-        Ending::Lockdown => "lockdown",
-        _ => "sweep",
+    let (action, verdict) = match ending {
+        Ending::Lockdown => (ActionName::Lockdown, Verdict::Lockdown),
+        _ => (ActionName::Sweep, Verdict::Revoked),
     };
-    if dry_run {
+    if ctx.dry_run {
         return Ok(Outcome::Plan {
-            request_id: request_id.to_string(),
+            request_id: ctx.request_id.to_string(),
             action,
             instances: plans
                 .iter()
@@ -129,20 +128,16 @@ fn summarize(
         });
     }
     for plan in &plans {
-        let ended = plan.ended.iter().map(|g| (g, action));
-        let expired = plan.expired.iter().map(|g| (g, "expired"));
-        let removed = plan.removed.iter().map(|g| (g, "removed"));
-        for (grant, decision) in ended.chain(expired).chain(removed) {
+        // A sweep ends no grant early (`ended` is empty), so `verdict` is only a lockdown's.
+        let ended = plan.ended.iter().map(|g| (g, verdict));
+        let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
+        let removed = plan.removed.iter().map(|g| (g, Verdict::Removed));
+        for (grant, verdict) in ended.chain(expired).chain(removed) {
             Decision {
-                decision,
-                request_id: &grant.request_id,
                 requester: selection.requester.as_deref().or(Some(&grant.requester)),
-                instance: Some(&plan.instance_name),
-                ports: &grant.ports,
-                sources: Some(&grant.sources),
-                expires_at: Some(grant.expires_at),
-                reason: Some(decision),
+                reason: Some(verdict.into()),
                 justification: selection.reason.as_deref(),
+                ..Decision::about(verdict, grant, &plan.instance_name)
             }
             .log();
         }
@@ -151,8 +146,9 @@ fn summarize(
         }
     }
     if let Some(err) = transient {
-        return Err(Transient(err));
+        return Err(Transient(err).into());
     }
+    let api_calls = ctx.ls.calls();
     let instances = plans.len();
     Ok(match ending {
         Ending::Lockdown => Outcome::LockedDown {

@@ -17,6 +17,7 @@ use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::sim::http::SimServer;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
+use lightsail_jit::strict_json::Strict;
 use serde_json::{Value, json};
 
 pub type World = App<Sim, ManualClock>;
@@ -99,11 +100,18 @@ pub fn advance(world: &World, secs: u64) {
     world.clock.advance(Duration::from_secs(secs));
 }
 
+/// `payload` as Lambda hands it to the function: its text read by the strict parser,
+/// exactly as every front reads it.
+pub fn lambda_event(payload: &Value, request_id: &str) -> LambdaEvent<Strict> {
+    let strict: Strict = serde_json::from_str(&payload.to_string()).unwrap();
+    let mut context = Context::default();
+    context.request_id = request_id.into();
+    LambdaEvent::new(strict, context)
+}
+
 /// Invoke the handler exactly as Lambda would, with `payload` as the event.
 pub async fn invoke(world: &World, payload: Value) -> Result<Value, HandlerError> {
-    let mut context = Context::default();
-    context.request_id = "lambda-req-1".into();
-    handle(world, LambdaEvent::new(payload, context)).await
+    handle(world, lambda_event(&payload, "lambda-req-1")).await
 }
 
 /// Invoke and expect an `Ok` outcome.

@@ -1,0 +1,56 @@
+//! What one command runs with: the [`App`] (policy, clock, Lightsail), a metered view of
+//! Lightsail for this command's `apiCalls`, the effective `requestId` and `dryRun`.
+//!
+//! Every use case takes one `&Ctx` and its own request, so adding a setting that all
+//! commands need changes this file, not six signatures.
+
+use jiff::Timestamp;
+
+use super::App;
+use super::failure::{Failure, refused};
+use crate::clock::Clock;
+use crate::ledger::{Ledger, MANAGED_TAG};
+use crate::lightsail::{Instance, Lightsail, Metered};
+use crate::policy::Policy;
+use crate::rejection::{Code, Rejection};
+
+pub struct Ctx<'a, L, C> {
+    pub app: &'a App<L, C>,
+    /// Lightsail, counting this command's calls.
+    pub ls: Metered<'a, L>,
+    /// The command's `requestId`, or the delivery's id when it has none.
+    pub request_id: &'a str,
+    pub dry_run: bool,
+}
+
+impl<L: Lightsail, C: Clock> Ctx<'_, L, C> {
+    pub fn policy(&self) -> &Policy {
+        &self.app.policy
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.app.clock.now()
+    }
+
+    /// Managed: tagged `jit:managed`, or named in the policy.
+    pub fn is_managed(&self, instance: &Instance, ledger: &Ledger) -> bool {
+        ledger.managed || self.policy().lists_instance(&instance.name)
+    }
+
+    /// Read a managed instance and its ledger, or the rejection that explains why it
+    /// cannot be used.
+    pub async fn read_managed(&self, name: &str) -> Result<(Instance, Ledger), Failure> {
+        let instance = self.ls.get_instance(name).await.map_err(refused(name))?;
+        let ledger = Ledger::read(&instance.tags);
+        if !self.is_managed(&instance, &ledger) {
+            return Err(Rejection::new(
+                Code::InstanceNotManaged,
+                format!(
+                    "{name} is not managed by lightsail-jit: tag it with `{MANAGED_TAG}` or name it in the policy"
+                ),
+            )
+            .into());
+        }
+        Ok((instance, ledger))
+    }
+}
