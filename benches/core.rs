@@ -126,12 +126,12 @@ fn grant(g: &mut Gen, i: usize, j: usize) -> Grant {
     for _ in 0..1 + g.below(2) {
         sources
             .cidrs
-            .insert(lightsail_jit::firewall::canonical_ipv4(&g.ipv4()));
+            .insert(lightsail_jit::firewall::canonical_source(&g.ipv4()));
     }
     if g.below(3) == 0 {
         sources
             .ipv6_cidrs
-            .insert(lightsail_jit::firewall::canonical_ipv6(&g.ipv6()));
+            .insert(lightsail_jit::firewall::canonical_source(&g.ipv6()));
     }
     Grant {
         request_id: format!("chg-{i}-{j}"),

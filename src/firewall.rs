@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// The only alias Lightsail supports: lets the console's browser SSH/RDP client in.
@@ -157,6 +157,14 @@ impl Sources {
         self.cidrs.len() + self.ipv6_cidrs.len() + self.cidr_list_aliases.len()
     }
 
+    /// The set holding `family`'s networks.
+    pub fn of_mut(&mut self, family: Family) -> &mut BTreeSet<String> {
+        match family {
+            Family::V4 => &mut self.cidrs,
+            Family::V6 => &mut self.ipv6_cidrs,
+        }
+    }
+
     fn extend(&mut self, other: &Sources) {
         self.cidrs.extend(other.cidrs.iter().cloned());
         self.ipv6_cidrs.extend(other.ipv6_cidrs.iter().cloned());
@@ -229,27 +237,47 @@ impl PortRule {
     }
 }
 
-/// Normalise an IPv4 source: a bare address becomes /32, host bits are cleared.
-/// Text that is not an address or network is kept as it is.
-pub fn canonical_ipv4(source: &str) -> String {
-    let s = source.trim();
-    if let Ok(net) = Ipv4Net::from_str(s) {
-        net.trunc().to_string()
-    } else if let Ok(addr) = Ipv4Addr::from_str(s) {
-        format!("{addr}/32")
-    } else {
-        s.to_string()
+/// An address family: IPv4 sources go in `cidrs`, IPv6 sources in `ipv6Cidrs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(net: &IpNet) -> Family {
+        match net {
+            IpNet::V4(_) => Family::V4,
+            IpNet::V6(_) => Family::V6,
+        }
+    }
+
+    /// The field (of a command and of `PortInfo`) that holds this family's sources.
+    pub fn field(self) -> &'static str {
+        match self {
+            Family::V4 => "cidrs",
+            Family::V6 => "ipv6Cidrs",
+        }
+    }
+
+    /// The longest prefix: a single address.
+    pub fn bits(self) -> u8 {
+        match self {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        }
     }
 }
 
-/// Normalise an IPv6 source: a bare address becomes /128, host bits are cleared,
-/// and the address is printed in its compressed lowercase form.
-pub fn canonical_ipv6(source: &str) -> String {
+/// Normalise a source: a bare address becomes /32 or /128, host bits are cleared, and
+/// IPv6 is printed in its compressed lowercase form. Text that is not an address or
+/// network (the console can store `a-b` ranges) is kept as it is.
+pub fn canonical_source(source: &str) -> String {
     let s = source.trim();
-    if let Ok(net) = Ipv6Net::from_str(s) {
+    if let Ok(net) = IpNet::from_str(s) {
         net.trunc().to_string()
-    } else if let Ok(addr) = Ipv6Addr::from_str(s) {
-        format!("{addr}/128")
+    } else if let Ok(addr) = IpAddr::from_str(s) {
+        IpNet::from(addr).to_string()
     } else {
         s.to_string()
     }
@@ -274,8 +302,12 @@ impl RuleSet {
 
     pub fn add_rule(&mut self, rule: &PortRule) {
         let sources = Sources {
-            cidrs: rule.cidrs.iter().map(|s| canonical_ipv4(s)).collect(),
-            ipv6_cidrs: rule.ipv6_cidrs.iter().map(|s| canonical_ipv6(s)).collect(),
+            cidrs: rule.cidrs.iter().map(|s| canonical_source(s)).collect(),
+            ipv6_cidrs: rule
+                .ipv6_cidrs
+                .iter()
+                .map(|s| canonical_source(s))
+                .collect(),
             cidr_list_aliases: rule
                 .cidr_list_aliases
                 .iter()
@@ -376,11 +408,14 @@ mod tests {
 
     #[test]
     fn canonical_sources_are_normalised() {
-        assert_eq!(canonical_ipv4("203.0.113.7"), "203.0.113.7/32");
-        assert_eq!(canonical_ipv4(" 10.1.2.3/24 "), "10.1.2.0/24");
-        assert_eq!(canonical_ipv4("192.0.2.1-192.0.2.9"), "192.0.2.1-192.0.2.9");
-        assert_eq!(canonical_ipv6("2001:DB8::1"), "2001:db8::1/128");
-        assert_eq!(canonical_ipv6("2001:db8:0:0:1::/64"), "2001:db8::/64");
+        assert_eq!(canonical_source("203.0.113.7"), "203.0.113.7/32");
+        assert_eq!(canonical_source(" 10.1.2.3/24 "), "10.1.2.0/24");
+        assert_eq!(
+            canonical_source("192.0.2.1-192.0.2.9"),
+            "192.0.2.1-192.0.2.9"
+        );
+        assert_eq!(canonical_source("2001:DB8::1"), "2001:db8::1/128");
+        assert_eq!(canonical_source("2001:db8:0:0:1::/64"), "2001:db8::/64");
     }
 
     #[test]

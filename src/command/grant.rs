@@ -10,7 +10,7 @@ use super::fields::Fields;
 use super::sources::{self, RequestedSources};
 use super::validate::validate_instance_name;
 use super::{MAX_LIST_ITEMS, duration, parse_port, who_and_why};
-use crate::firewall::PortRange;
+use crate::firewall::{Family, PortRange};
 use crate::rejection::{Code, Rejection};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,11 +46,11 @@ impl GrantRequest {
         };
         let sources = RequestedSources {
             ipv4: match f.array("cidrs", MAX_LIST_ITEMS)? {
-                Some(items) => sources::parse_ipv4_list(items)?,
+                Some(items) => sources::parse_net_list(items, Family::V4)?,
                 None => Vec::new(),
             },
             ipv6: match f.array("ipv6Cidrs", MAX_LIST_ITEMS)? {
-                Some(items) => sources::parse_ipv6_list(items)?,
+                Some(items) => sources::parse_net_list(items, Family::V6)?,
                 None => Vec::new(),
             },
             aliases: match f.array("cidrListAliases", MAX_LIST_ITEMS)? {

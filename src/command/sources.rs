@@ -1,21 +1,23 @@
 //! Source addresses: IPv4 and IPv6 networks (a bare address means /32 or /128) and the
-//! `lightsail-connect` alias. Parsed into typed networks so policy can reason about
-//! prefix width and containment; normalised (host bits cleared) before use.
+//! `lightsail-connect` alias. Parsed into typed networks ([`IpNet`], one implementation
+//! for both families) so policy can reason about prefix width and containment;
+//! normalised (host bits cleared) before use.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use serde_json::Value;
 
 use super::fields::{printable, type_name};
-use crate::firewall::LIGHTSAIL_CONNECT;
+use crate::firewall::{Family, LIGHTSAIL_CONNECT};
 use crate::rejection::{Code, Rejection};
 
-/// The sources a grant asks for, parsed and normalised.
+/// The sources a grant asks for, parsed and normalised. `ipv4` holds only IPv4
+/// networks (from `cidrs`), `ipv6` only IPv6 ones (from `ipv6Cidrs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestedSources {
-    pub ipv4: Vec<Ipv4Net>,
-    pub ipv6: Vec<Ipv6Net>,
+    pub ipv4: Vec<IpNet>,
+    pub ipv6: Vec<IpNet>,
     pub aliases: Vec<String>,
 }
 
@@ -39,52 +41,49 @@ fn strings<'a>(items: &'a [Value], field: &str) -> Result<Vec<(String, &'a str)>
         .collect()
 }
 
-pub fn parse_ipv4_list(items: &[Value]) -> Result<Vec<Ipv4Net>, Rejection> {
+/// `cidrs` (IPv4) or `ipv6Cidrs` (IPv6): networks of that family, each once.
+pub fn parse_net_list(items: &[Value], family: Family) -> Result<Vec<IpNet>, Rejection> {
     let mut out = Vec::new();
-    for (field, text) in strings(items, "cidrs")? {
-        let net = parse_ipv4(text.trim()).ok_or_else(|| {
-            Rejection::new(
-                Code::InvalidCidr,
-                format!(
-                    "`{field}`: {} is not an IPv4 address or CIDR such as 203.0.113.7 or 203.0.113.0/24{}",
-                    printable(text, 60),
-                    if text.contains(':') { " (IPv6 sources go in `ipv6Cidrs`)" } else { "" }
-                ),
-            )
-        })?;
-        reject_odd_ipv4(net, &field)?;
-        push_unique(&mut out, net);
+    for (field, text) in strings(items, family.field())? {
+        let net = parse_net(text.trim())
+            .filter(|net| Family::of(net) == family)
+            .ok_or_else(|| not_a_network(&field, text, family))?;
+        reject_special(net, &field)?;
+        if !out.contains(&net) {
+            out.push(net);
+        }
     }
     Ok(out)
 }
 
-pub fn parse_ipv6_list(items: &[Value]) -> Result<Vec<Ipv6Net>, Rejection> {
-    let mut out = Vec::new();
-    for (field, text) in strings(items, "ipv6Cidrs")? {
-        let net = parse_ipv6(text.trim()).ok_or_else(|| {
-            Rejection::new(
-                Code::InvalidCidr,
-                format!(
-                    "`{field}`: {} is not an IPv6 address or CIDR such as 2001:db8::1 or 2001:db8::/64{}",
-                    printable(text, 60),
-                    if text.parse::<IpAddr>().is_ok_and(|a| a.is_ipv4())
-                        || text.parse::<Ipv4Net>().is_ok()
-                    {
-                        " (IPv4 sources go in `cidrs`)"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-        })?;
-        reject_odd_ipv6(net, &field)?;
-        push_unique(&mut out, net);
-    }
-    Ok(out)
+fn not_a_network(field: &str, text: &str, family: Family) -> Rejection {
+    let (name, examples, other_family) = match family {
+        Family::V4 => ("IPv4", "203.0.113.7 or 203.0.113.0/24", text.contains(':')),
+        Family::V6 => (
+            "IPv6",
+            "2001:db8::1 or 2001:db8::/64",
+            text.parse::<IpAddr>().is_ok_and(|a| a.is_ipv4())
+                || text
+                    .parse::<IpNet>()
+                    .is_ok_and(|n| Family::of(&n) == Family::V4),
+        ),
+    };
+    let hint = match (other_family, family) {
+        (false, _) => "",
+        (true, Family::V4) => " (IPv6 sources go in `ipv6Cidrs`)",
+        (true, Family::V6) => " (IPv4 sources go in `cidrs`)",
+    };
+    Rejection::new(
+        Code::InvalidCidr,
+        format!(
+            "`{field}`: {} is not an {name} address or CIDR such as {examples}{hint}",
+            printable(text, 60)
+        ),
+    )
 }
 
 pub fn parse_alias_list(items: &[Value]) -> Result<Vec<String>, Rejection> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for (field, text) in strings(items, "cidrListAliases")? {
         if text != LIGHTSAIL_CONNECT {
             return Err(Rejection::new(
@@ -95,34 +94,25 @@ pub fn parse_alias_list(items: &[Value]) -> Result<Vec<String>, Rejection> {
                 ),
             ));
         }
-        push_unique(&mut out, text.to_string());
+        if !out.iter().any(|a| a == text) {
+            out.push(text.to_string());
+        }
     }
     Ok(out)
 }
 
-fn push_unique<T: PartialEq>(out: &mut Vec<T>, item: T) {
-    if !out.contains(&item) {
-        out.push(item);
-    }
-}
-
-fn parse_ipv4(text: &str) -> Option<Ipv4Net> {
-    if let Ok(net) = text.parse::<Ipv4Net>() {
+/// A network (host bits cleared) or a bare address (a host network).
+fn parse_net(text: &str) -> Option<IpNet> {
+    if let Ok(net) = text.parse::<IpNet>() {
         return Some(net.trunc());
     }
-    text.parse::<Ipv4Addr>().ok().map(Ipv4Net::from)
-}
-
-fn parse_ipv6(text: &str) -> Option<Ipv6Net> {
-    if let Ok(net) = text.parse::<Ipv6Net>() {
-        return Some(net.trunc());
-    }
-    text.parse::<Ipv6Addr>().ok().map(Ipv6Net::from)
+    text.parse::<IpAddr>().ok().map(IpNet::from)
 }
 
 /// Ranges that can never be the source of inbound internet traffic, with why. A
-/// source is refused when it lies wholly inside one (so `0.0.0.0/1` is merely too wide).
-const SPECIAL_IPV4: &[(&str, &str)] = &[
+/// source is refused when it lies wholly inside one (so `0.0.0.0/1` is merely too
+/// wide). A range only contains networks of its own family.
+const SPECIAL: &[(&str, &str)] = &[
     ("0.0.0.0/8", "is in \"this network\" (0.0.0.0/8)"),
     ("127.0.0.0/8", "is loopback"),
     ("169.254.0.0/16", "is link-local"),
@@ -131,9 +121,6 @@ const SPECIAL_IPV4: &[(&str, &str)] = &[
         "240.0.0.0/4",
         "is reserved (240.0.0.0/4, including broadcast)",
     ),
-];
-
-const SPECIAL_IPV6: &[(&str, &str)] = &[
     ("::1/128", "is loopback"),
     (
         "::ffff:0:0/96",
@@ -147,29 +134,14 @@ const SPECIAL_IPV6: &[(&str, &str)] = &[
     ("ff00::/8", "is multicast"),
 ];
 
-fn special<N: std::str::FromStr + Copy>(
-    table: &[(&str, &'static str)],
-    within: impl Fn(N) -> bool,
-) -> Option<&'static str> {
-    table
-        .iter()
-        .find(|(range, _)| range.parse::<N>().ok().is_some_and(&within))
-        .map(|(_, why)| *why)
-}
-
-fn reject_odd_ipv4(net: Ipv4Net, field: &str) -> Result<(), Rejection> {
-    match special(SPECIAL_IPV4, |range: Ipv4Net| range.contains(&net)) {
-        Some(why) => Err(Rejection::new(
-            Code::InvalidCidr,
-            format!("`{field}`: {net} {why} and cannot be a source of internet traffic"),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn reject_odd_ipv6(net: Ipv6Net, field: &str) -> Result<(), Rejection> {
-    match special(SPECIAL_IPV6, |range: Ipv6Net| range.contains(&net)) {
-        Some(why) => Err(Rejection::new(
+fn reject_special(net: IpNet, field: &str) -> Result<(), Rejection> {
+    let special = SPECIAL.iter().find(|(range, _)| {
+        range
+            .parse::<IpNet>()
+            .is_ok_and(|range| range.contains(&net))
+    });
+    match special {
+        Some((_, why)) => Err(Rejection::new(
             Code::InvalidCidr,
             format!("`{field}`: {net} {why} and cannot be a source of internet traffic"),
         )),
@@ -184,7 +156,11 @@ mod tests {
 
     #[test]
     fn bare_addresses_become_host_networks() {
-        let v4 = parse_ipv4_list(&[json!("203.0.113.7"), json!("198.51.100.9/24")]).unwrap();
+        let v4 = parse_net_list(
+            &[json!("203.0.113.7"), json!("198.51.100.9/24")],
+            Family::V4,
+        )
+        .unwrap();
         assert_eq!(
             v4,
             vec![
@@ -192,28 +168,32 @@ mod tests {
                 "198.51.100.0/24".parse().unwrap()
             ]
         );
-        let v6 = parse_ipv6_list(&[json!("2001:DB8::7")]).unwrap();
-        assert_eq!(v6, vec!["2001:db8::7/128".parse::<Ipv6Net>().unwrap()]);
+        let v6 = parse_net_list(&[json!("2001:DB8::7")], Family::V6).unwrap();
+        assert_eq!(v6, vec!["2001:db8::7/128".parse::<IpNet>().unwrap()]);
     }
 
     #[test]
     fn bad_sources_are_rejected_with_hints() {
-        let e = parse_ipv4_list(&[json!("2001:db8::1")]).unwrap_err();
+        let e = parse_net_list(&[json!("2001:db8::1")], Family::V4).unwrap_err();
         assert_eq!(e.code, Code::InvalidCidr);
         assert!(e.message.contains("ipv6Cidrs"), "{}", e.message);
-        let e = parse_ipv6_list(&[json!("::ffff:203.0.113.7")]).unwrap_err();
+        let e = parse_net_list(&[json!("::ffff:203.0.113.7")], Family::V6).unwrap_err();
         assert_eq!(e.code, Code::InvalidCidr);
         assert!(e.message.contains("IPv4-mapped"), "{}", e.message);
         assert_eq!(
-            parse_ipv4_list(&[json!("224.0.0.1")]).unwrap_err().code,
+            parse_net_list(&[json!("224.0.0.1")], Family::V4)
+                .unwrap_err()
+                .code,
             Code::InvalidCidr
         );
         assert_eq!(
-            parse_ipv4_list(&[json!("10.0.0.0/33")]).unwrap_err().code,
+            parse_net_list(&[json!("10.0.0.0/33")], Family::V4)
+                .unwrap_err()
+                .code,
             Code::InvalidCidr
         );
         assert_eq!(
-            parse_ipv4_list(&[json!(7)]).unwrap_err().code,
+            parse_net_list(&[json!(7)], Family::V4).unwrap_err().code,
             Code::InvalidField
         );
         assert_eq!(

@@ -1,0 +1,316 @@
+//! Loading the policy: JSON from `JIT_POLICY_FILE` and/or `JIT_POLICY` (the variable's
+//! top-level keys override the file's), validated once, at cold start.
+//!
+//! Every setting is checked here, with the field's path in the message
+//! (`instances.web-1.defaultDuration`), so a typo or an impossible setting stops the
+//! cold start instead of surfacing later as odd decisions. Unknown keys are refused for
+//! the same reason.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{InstancePolicy, Limits, Policy, PolicyError};
+use crate::command::{
+    checked_port, human_duration, parse_duration_text, parse_port, parse_shorthand,
+    validate_instance_name,
+};
+use crate::firewall::{PortRange, PortRule, RuleSet};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPolicy {
+    default_duration: Option<Value>,
+    max_duration: Option<Value>,
+    default_ports: Option<Vec<Value>>,
+    allowed_ports: Option<Vec<Value>>,
+    allowed_sources: Option<Vec<String>>,
+    widest_ipv4_prefix: Option<u8>,
+    widest_ipv6_prefix: Option<u8>,
+    allow_anywhere: Option<bool>,
+    allow_lightsail_connect: Option<bool>,
+    requesters: Option<Vec<String>>,
+    require_reason: Option<bool>,
+    managed_instances: Option<Vec<String>>,
+    instances: Option<BTreeMap<String, RawInstance>>,
+    sweep_concurrency: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawInstance {
+    default_duration: Option<Value>,
+    max_duration: Option<Value>,
+    default_ports: Option<Vec<Value>>,
+    allowed_ports: Option<Vec<Value>>,
+    baseline: Option<Vec<PortRule>>,
+    lockdown: Option<Vec<PortRule>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::from_value(Value::Object(Default::default())).unwrap_or_else(|_| unreachable!())
+    }
+}
+
+impl Policy {
+    /// Load from the environment: `JIT_POLICY_FILE`, then `JIT_POLICY` on top.
+    pub fn from_env() -> Result<Policy, PolicyError> {
+        Policy::from_sources(
+            std::env::var("JIT_POLICY_FILE").ok().as_deref(),
+            std::env::var("JIT_POLICY").ok().as_deref(),
+        )
+    }
+
+    /// The policy from a file path and/or inline JSON; the inline keys win.
+    pub fn from_sources(file: Option<&str>, inline: Option<&str>) -> Result<Policy, PolicyError> {
+        let file = file.filter(|s| !s.is_empty());
+        let inline = inline.filter(|s| !s.trim().is_empty());
+        let mut merged = serde_json::Map::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                PolicyError(format!("JIT_POLICY_FILE {path:?} cannot be read: {e}"))
+            })?;
+            merged.extend(object(&text, &format!("JIT_POLICY_FILE {path:?}"))?);
+        }
+        if let Some(text) = inline {
+            merged.extend(object(text, "JIT_POLICY")?);
+        }
+        Policy::from_value(Value::Object(merged))
+    }
+
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_value(Value::Object(object(text, "policy")?))
+    }
+
+    pub fn from_value(value: Value) -> Result<Policy, PolicyError> {
+        let raw: RawPolicy =
+            serde_json::from_value(value).map_err(|e| PolicyError(e.to_string()))?;
+        let limits = Limits {
+            default_duration: duration_or(raw.default_duration.as_ref(), "defaultDuration", 3600)?,
+            max_duration: duration_or(raw.max_duration.as_ref(), "maxDuration", 12 * 3600)?,
+            default_ports: ports_or(raw.default_ports.as_deref(), "defaultPorts")?,
+            allowed_ports: ports_or(raw.allowed_ports.as_deref(), "allowedPorts")?,
+        };
+        check_limits(&limits, "")?;
+        let allowed_sources = allowed_sources(raw.allowed_sources.as_deref())?;
+        let widest_ipv4_prefix = raw.widest_ipv4_prefix.unwrap_or(24);
+        let widest_ipv6_prefix = raw.widest_ipv6_prefix.unwrap_or(64);
+        if widest_ipv4_prefix > 32 {
+            return Err(PolicyError("widestIpv4Prefix must be 0 to 32".into()));
+        }
+        if widest_ipv6_prefix > 128 {
+            return Err(PolicyError("widestIpv6Prefix must be 0 to 128".into()));
+        }
+        let mut managed_instances = Vec::new();
+        for (i, name) in raw.managed_instances.unwrap_or_default().iter().enumerate() {
+            validate_instance_name(name)
+                .map_err(|r| PolicyError(format!("managedInstances[{i}]: {}", r.message)))?;
+            managed_instances.push(name.clone());
+        }
+        let mut instances = BTreeMap::new();
+        for (name, raw_instance) in raw.instances.unwrap_or_default() {
+            validate_instance_name(&name)
+                .map_err(|r| PolicyError(format!("instances.{name}: {}", r.message)))?;
+            let instance = instance_policy(&name, raw_instance, &limits)?;
+            instances.insert(name, instance);
+        }
+        let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
+        if !(1..=64).contains(&sweep_concurrency) {
+            return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
+        }
+        Ok(Policy {
+            limits,
+            allowed_sources,
+            widest_ipv4_prefix,
+            widest_ipv6_prefix,
+            allow_anywhere: raw.allow_anywhere.unwrap_or(false),
+            allow_lightsail_connect: raw.allow_lightsail_connect.unwrap_or(true),
+            requesters: raw.requesters,
+            require_reason: raw.require_reason.unwrap_or(false),
+            managed_instances,
+            instances,
+            sweep_concurrency,
+        })
+    }
+}
+
+fn object(text: &str, origin: &str) -> Result<serde_json::Map<String, Value>, PolicyError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(PolicyError(format!("{origin} must be a JSON object"))),
+        Err(e) => Err(PolicyError(format!("{origin} is not valid JSON: {e}"))),
+    }
+}
+
+fn duration_or(
+    value: Option<&Value>,
+    field: &str,
+    default_secs: u64,
+) -> Result<Duration, PolicyError> {
+    match value {
+        None => Ok(Duration::from_secs(default_secs)),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| PolicyError(format!("{field} must be a positive number of seconds"))),
+        Some(Value::String(s)) => parse_duration_text(s, field).map_err(|r| PolicyError(r.message)),
+        Some(_) => Err(PolicyError(format!(
+            "{field} must be a duration such as \"1h\" or 3600"
+        ))),
+    }
+}
+
+fn ports_or(values: Option<&[Value]>, field: &str) -> Result<Vec<PortRange>, PolicyError> {
+    let Some(values) = values else {
+        return Ok(vec![
+            parse_shorthand("22/tcp", field).map_err(|r| PolicyError(r.message))?,
+        ]);
+    };
+    if values.is_empty() {
+        return Err(PolicyError(format!("{field} must list at least one port")));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_port(v, &format!("{field}[{i}]")).map_err(|r| PolicyError(r.message)))
+        .collect()
+}
+
+fn check_limits(limits: &Limits, at: &str) -> Result<(), PolicyError> {
+    if limits.default_duration > limits.max_duration {
+        return Err(PolicyError(format!(
+            "{at}defaultDuration {} is longer than {at}maxDuration {}",
+            human_duration(limits.default_duration),
+            human_duration(limits.max_duration)
+        )));
+    }
+    for (i, port) in limits.default_ports.iter().enumerate() {
+        if !limits.allowed_ports.iter().any(|a| port.within(a)) {
+            return Err(PolicyError(format!(
+                "{at}defaultPorts[{i}] {port} is not within {at}allowedPorts"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `allowedSources`, host bits cleared; absent means anywhere (`0.0.0.0/0` and `::/0`).
+fn allowed_sources(values: Option<&[String]>) -> Result<Vec<IpNet>, PolicyError> {
+    let Some(values) = values else {
+        return Ok(vec![
+            IpNet::V4(Default::default()),
+            IpNet::V6(Default::default()),
+        ]);
+    };
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            text.parse::<IpNet>()
+                .map(|net| net.trunc())
+                .map_err(|_| PolicyError(format!("allowedSources[{i}] {text:?} is not a CIDR")))
+        })
+        .collect()
+}
+
+fn rules(rules: &[PortRule], field: &str) -> Result<RuleSet, PolicyError> {
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        checked_port(rule.range(), &at).map_err(|r| PolicyError(r.message))?;
+        if !rule.has_source() {
+            return Err(PolicyError(format!(
+                "{at} has no source (cidrs, ipv6Cidrs or cidrListAliases)"
+            )));
+        }
+    }
+    Ok(RuleSet::from_rules(rules))
+}
+
+fn instance_policy(
+    name: &str,
+    raw: RawInstance,
+    base: &Limits,
+) -> Result<InstancePolicy, PolicyError> {
+    let at = format!("instances.{name}.");
+    let limits = Limits {
+        default_duration: match raw.default_duration {
+            Some(v) => duration_or(Some(&v), &format!("{at}defaultDuration"), 0)?,
+            None => base.default_duration,
+        },
+        max_duration: match raw.max_duration {
+            Some(v) => duration_or(Some(&v), &format!("{at}maxDuration"), 0)?,
+            None => base.max_duration,
+        },
+        default_ports: match raw.default_ports {
+            Some(v) => ports_or(Some(&v), &format!("{at}defaultPorts"))?,
+            None => base.default_ports.clone(),
+        },
+        allowed_ports: match raw.allowed_ports {
+            Some(v) => ports_or(Some(&v), &format!("{at}allowedPorts"))?,
+            None => base.allowed_ports.clone(),
+        },
+    };
+    check_limits(&limits, &at)?;
+    Ok(InstancePolicy {
+        limits,
+        baseline: raw
+            .baseline
+            .as_deref()
+            .map(|r| rules(r, &format!("{at}baseline")))
+            .transpose()?,
+        lockdown: raw
+            .lockdown
+            .as_deref()
+            .map(|r| rules(r, &format!("{at}lockdown")))
+            .transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_policy_overrides_the_file_key_by_key() {
+        let path = std::env::temp_dir().join(format!("jit-policy-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"maxDuration": "2h", "requireReason": true}"#).unwrap();
+        let file = path.to_str().unwrap();
+        let p = Policy::from_sources(Some(file), Some(r#"{"maxDuration": "4h"}"#)).unwrap();
+        assert_eq!(p.limits.max_duration, Duration::from_secs(4 * 3600));
+        assert!(
+            p.require_reason,
+            "keys the variable does not set come from the file"
+        );
+        assert_eq!(Policy::from_sources(None, None).unwrap(), Policy::default());
+        let err = Policy::from_sources(Some("/nonexistent/policy.json"), None).unwrap_err();
+        assert!(err.0.contains("JIT_POLICY_FILE"), "{err}");
+        let err = Policy::from_sources(None, Some("{not json")).unwrap_err();
+        assert!(err.0.contains("JIT_POLICY"), "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn invalid_policy_names_the_field() {
+        let err = |text: &str| Policy::from_json(text).unwrap_err().0;
+        assert!(err(r#"{"maxDuraton": "1h"}"#).contains("maxDuraton"));
+        assert!(err(r#"{"maxDuration": "soon"}"#).contains("maxDuration"));
+        assert!(
+            err(r#"{"defaultDuration": "2h", "maxDuration": "1h"}"#).contains("defaultDuration")
+        );
+        assert!(err(r#"{"defaultPorts": ["80"]}"#).contains("defaultPorts[0]"));
+        assert!(err(r#"{"allowedSources": ["nope"]}"#).contains("allowedSources[0]"));
+        assert!(err(r#"{"widestIpv4Prefix": 40}"#).contains("widestIpv4Prefix"));
+        assert!(err(r#"{"instances": {"web-1": {"baseline": [{"protocol": "tcp", "fromPort": 22, "toPort": 22}]}}}"#)
+            .contains("instances.web-1.baseline[0]"));
+        assert!(
+            err(r#"{"instances": {"web-1": {"maxDuration": "1h", "defaultDuration": "2h"}}}"#)
+                .contains("instances.web-1.defaultDuration")
+        );
+        assert!(err("[1]").contains("JSON object"));
+    }
+}

@@ -1,0 +1,93 @@
+//! Policy: what may be opened, from where, for whom and for how long (docs/DESIGN.md §3).
+//!
+//! Three concepts, one file each:
+//! - this file, the validated policy as types, with the lookups the use cases need;
+//! - [`load`]: JSON from `JIT_POLICY_FILE` and/or `JIT_POLICY` (the variable's top-level
+//!   keys override the file's), validated once, at cold start — a typo or an impossible
+//!   setting stops the function with a message naming the field, instead of surfacing
+//!   as odd decisions later;
+//! - [`decide`]: the pure decisions that turn a grant or extend request into a
+//!   [`crate::ledger::Grant`] or an expiry, or a [`crate::rejection::Rejection`].
+
+mod decide;
+mod load;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::firewall::{Family, PortRange, RuleSet};
+
+/// A policy that cannot be used: the message names the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid policy: {0}")]
+pub struct PolicyError(pub String);
+
+/// Settings that may differ per instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub default_duration: Duration,
+    pub max_duration: Duration,
+    pub default_ports: Vec<PortRange>,
+    pub allowed_ports: Vec<PortRange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstancePolicy {
+    pub limits: Limits,
+    /// Declared baseline: enforced by every sweep, never captured.
+    pub baseline: Option<RuleSet>,
+    /// What `lockdown` applies; the baseline when absent.
+    pub lockdown: Option<RuleSet>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub limits: Limits,
+    /// `allowedSources`: IPv4 and IPv6 networks a source must lie within.
+    pub allowed_sources: Vec<IpNet>,
+    pub widest_ipv4_prefix: u8,
+    pub widest_ipv6_prefix: u8,
+    pub allow_anywhere: bool,
+    pub allow_lightsail_connect: bool,
+    pub requesters: Option<Vec<String>>,
+    pub require_reason: bool,
+    pub managed_instances: Vec<String>,
+    pub instances: BTreeMap<String, InstancePolicy>,
+    pub sweep_concurrency: usize,
+}
+
+impl Policy {
+    /// Named in policy (in `managedInstances` or `instances`): managed without the tag.
+    pub fn lists_instance(&self, instance: &str) -> bool {
+        self.managed_instances.iter().any(|n| n == instance)
+            || self.instances.contains_key(instance)
+    }
+
+    pub fn limits(&self, instance: &str) -> &Limits {
+        self.instances
+            .get(instance)
+            .map_or(&self.limits, |i| &i.limits)
+    }
+
+    pub fn declared_baseline(&self, instance: &str) -> Option<&RuleSet> {
+        self.instances
+            .get(instance)
+            .and_then(|i| i.baseline.as_ref())
+    }
+
+    pub fn lockdown_rules(&self, instance: &str) -> Option<&RuleSet> {
+        self.instances
+            .get(instance)
+            .and_then(|i| i.lockdown.as_ref())
+    }
+
+    /// `widestIpv4Prefix` or `widestIpv6Prefix`: the shortest prefix a source may have.
+    pub fn widest_prefix(&self, family: Family) -> u8 {
+        match family {
+            Family::V4 => self.widest_ipv4_prefix,
+            Family::V6 => self.widest_ipv6_prefix,
+        }
+    }
+}
