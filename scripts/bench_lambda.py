@@ -3,11 +3,11 @@
 
 Runs the real function binary against two loopback servers:
 
-* a Lambda Runtime API stub (this file): hands out events on
+* a Lambda Runtime API stub (scripts/runtime_api_stub.py): hands out events on
   `GET /2018-06-01/runtime/invocation/next`, records when each poll and each response
   arrived;
-* the Lightsail HTTP simulator (`jit-sim`) with 50 ms of latency injected on every call
-  and 25 instances per `GetInstances` page.
+* the Lightsail HTTP simulator (`jit-sim`, driven through scripts/sim_driver.py) with
+  50 ms of latency injected on every call and 25 instances per `GetInstances` page.
 
 Targets:
  1. cold start: exec -> first `GET .../invocation/next`, median of N alternating runs,
@@ -27,21 +27,20 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runtime_api_stub import RuntimeStub  # noqa: E402  (this directory)
+from sim_driver import SimDriver, count_ops  # noqa: E402
 
 LATENCY_MS = 50
 PAGE_SIZE = 25
 INSTANCES = 1000
 CHANGED = 100
-NEXT = "/2018-06-01/runtime/invocation/next"
 started = []
 
 
@@ -76,137 +75,6 @@ def vm_hwm_kb(pid):
     except OSError:
         return None
     return None
-
-
-# --------------------------------------------------------------------------- Runtime API stub
-
-class RuntimeStub:
-    """A minimal Lambda Runtime API on 127.0.0.1 (one per function process)."""
-
-    def __init__(self):
-        self.cond = threading.Condition()
-        self.first_poll = None  # monotonic time of the first GET .../next
-        self.queue = []  # (request_id, body bytes)
-        self.handed = {}  # request_id -> monotonic time the event was written
-        self.done = {}  # request_id -> (monotonic time, kind, parsed body)
-        self.init_error = None
-        self.closed = False
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                now = time.monotonic()
-                if self.path != NEXT:
-                    return self.reply(404, b'{"errorType":"NotFound"}')
-                with stub.cond:
-                    if stub.first_poll is None:
-                        stub.first_poll = now
-                        stub.cond.notify_all()
-                    while not stub.queue and not stub.closed:
-                        stub.cond.wait(timeout=1.0)
-                    if stub.closed:
-                        self.close_connection = True
-                        return
-                    request_id, body = stub.queue.pop(0)
-                headers = {
-                    "Lambda-Runtime-Aws-Request-Id": request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 900_000),
-                    "Lambda-Runtime-Invoked-Function-Arn":
-                        "arn:aws:lambda:us-east-1:123456789012:function:lightsail-jit",
-                    "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
-                }
-                with stub.cond:
-                    stub.handed[request_id] = time.monotonic()
-                self.reply(200, body, headers)
-
-            def do_POST(self):
-                now = time.monotonic()
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                parts = self.path.strip("/").split("/")
-                # 2018-06-01/runtime/invocation/<id>/(response|error) or .../init/error
-                kind, request_id = None, None
-                if len(parts) == 5 and parts[2] == "invocation":
-                    request_id, kind = parts[3], parts[4]
-                elif parts[-2:] == ["init", "error"]:
-                    kind = "init-error"
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                with stub.cond:
-                    if kind == "init-error":
-                        stub.init_error = body
-                    elif request_id:
-                        stub.done[request_id] = (now, kind, body)
-                    stub.cond.notify_all()
-                self.reply(202, b'{"status":"OK"}')
-
-            def setup(self):
-                super().setup()
-                # Like the real Runtime API: no Nagle delay on what we send.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def reply(self, status, body, headers=None):
-                # Status line, headers and body in one write: written in two, the body
-                # would wait for the client's delayed ACK (40 ms) on a reused connection.
-                head = [f"HTTP/1.1 {status} {'OK' if status < 300 else 'Error'}",
-                        "Content-Type: application/json", f"Content-Length: {len(body)}"]
-                head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-                try:
-                    self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-                    self.wfile.flush()
-                except OSError:
-                    pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass  # a function process killed mid-connection is expected
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def wait_first_poll(self, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while self.first_poll is None and self.init_error is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(timeout=left)
-            return self.first_poll
-
-    def invoke(self, request_id, payload, timeout=60):
-        """Queue one event; wait for its answer. Returns (wall seconds, kind, body)."""
-        body = json.dumps(payload).encode()
-        with self.cond:
-            self.queue.append((request_id, body))
-            self.cond.notify_all()
-            deadline = time.monotonic() + timeout
-            while request_id not in self.done:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError(f"no answer to {request_id} within {timeout}s")
-                self.cond.wait(timeout=left)
-            t_done, kind, answer = self.done[request_id]
-            return t_done - self.handed[request_id], kind, answer
-
-    def close(self):
-        with self.cond:
-            self.closed = True
-            self.cond.notify_all()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # --------------------------------------------------------------------------- environment
@@ -244,38 +112,13 @@ def start_function(binary, runtime_port, sim_url, log, policy=None, extra_env=No
     return proc
 
 
-class Sim:
-    """`jit-sim` on a free loopback port with a fixture."""
-
-    def __init__(self, binary, fixture, log):
-        self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--fixture", fixture, "--page-size", str(PAGE_SIZE)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
-        started.append(self.proc)
-        line = self.proc.stdout.readline()  # "jit-sim: Lightsail simulator on http://…"
-        if "http://" not in line:
-            raise RuntimeError(f"jit-sim did not start: {line!r}")
-        self.url = line.split("http://", 1)[1].split()[0]
-        self.url = "http://" + self.url
-
-    def control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.load(r)
-
-    def latency(self, millis):
-        self.control("POST", "/_sim/faults", [{"kind": {"type": "latency", "millis": millis}}])
-
-    def requests(self):
-        return self.control("GET", "/_sim/requests")
-
-    def instances(self):
-        return {i["name"]: i for i in self.control("GET", "/_sim/instances")}
-
-    def close(self):
-        stop(self.proc)
+def start_sim(binary, fx, fixture_path, log_path):
+    """`jit-sim` on a free loopback port, 25 instances a page, seeded with the fixture `fx`
+    (kept at fixture_path for the record), its stderr appended to log_path."""
+    with open(log_path, "ab") as log:
+        sim = SimDriver(binary, fx, page_size=PAGE_SIZE, log=log, fixture_path=fixture_path)
+        sim.start()
+    return sim
 
 
 # --------------------------------------------------------------------------- fixture
@@ -315,13 +158,6 @@ def fixture(now):
     return {"instances": instances}, changed
 
 
-def count_ops(requests):
-    ops = {}
-    for r in requests:
-        ops[r["operation"]] = ops.get(r["operation"], 0) + 1
-    return ops
-
-
 # --------------------------------------------------------------------------- benchmarks
 
 def cold_start(binaries, sim_url, runs, logdir):
@@ -353,13 +189,8 @@ def cold_start(binaries, sim_url, runs, logdir):
 def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
     now = time.time()
     fx, changed = fixture(now)
-    path = os.path.join(logdir, "fixture-1000.json")
-    with open(path, "w") as f:
-        json.dump(fx, f)
-    with open(os.path.join(logdir, f"sim-{tag}.log"), "ab") as simlog:
-        sim = Sim(sim_bin, path, simlog)
-    stub = RuntimeStub()
-    try:
+    with start_sim(sim_bin, fx, os.path.join(logdir, "fixture-1000.json"),
+                   os.path.join(logdir, f"sim-{tag}.log")) as sim, RuntimeStub() as stub:
         sim.latency(LATENCY_MS)
         policy = None if concurrency is None else {"sweepConcurrency": concurrency}
         with open(os.path.join(logdir, f"fn-{tag}.log"), "ab") as log:
@@ -373,11 +204,8 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
         wall, kind, answer = stub.invoke(f"sweep-{tag}", event, timeout=120)
         hwm = vm_hwm_kb(proc.pid)
         stop(proc)
-        ops = count_ops(sim.requests())
+        ops = sim.calls()
         after = sim.instances()
-    finally:
-        stub.close()
-        sim.close()
     # Zero writes for the unchanged: each of the 900 is exactly as the fixture left it, and
     # the 100 changed got one Put and one Untag each (so none was left for the others).
     before = {i["name"]: i for i in fx["instances"]}
@@ -415,16 +243,11 @@ def grants(sim_bin, fn_bin, logdir, singles, batches):
     now = time.time()
     fx, changed = fixture(now)
     free = [i["name"] for i in fx["instances"] if i["name"] not in changed]
-    path = os.path.join(logdir, "fixture-grants.json")
-    with open(path, "w") as f:
-        json.dump(fx, f)
-    with open(os.path.join(logdir, "sim-grants.log"), "ab") as simlog:
-        sim = Sim(sim_bin, path, simlog)
-    stub = RuntimeStub()
     seq = iter(range(1, 10_000))
     result = {"single_ms": [], "single_calls": [], "batch_ms": [], "batch_calls": [],
               "first_ms": None, "problems": []}
-    try:
+    with start_sim(sim_bin, fx, os.path.join(logdir, "fixture-grants.json"),
+                   os.path.join(logdir, "sim-grants.log")) as sim, RuntimeStub() as stub:
         sim.latency(LATENCY_MS)
         with open(os.path.join(logdir, "fn-grants.log"), "ab") as log:
             start_function(fn_bin, stub.port, sim.url, log)
@@ -439,7 +262,7 @@ def grants(sim_bin, fn_bin, logdir, singles, batches):
         def run(request_id, payload, expect):
             seen = len(sim.requests())
             wall, kind, answer = stub.invoke(request_id, payload)
-            reqs = sim.requests()[seen:]
+            reqs = sim.requests(since=seen)
             if kind != "response" or not expect(answer):
                 result["problems"].append(f"{request_id}: {kind} {answer}")
             if any(r["status"] != 200 for r in reqs):
@@ -476,9 +299,6 @@ def grants(sim_bin, fn_bin, logdir, singles, batches):
         expected_open = 1 + singles + 10 * batches
         if opened != expected_open:
             result["problems"].append(f"{opened} instances opened, expected {expected_open}")
-    finally:
-        stub.close()
-        sim.close()
     return result
 
 
@@ -521,11 +341,6 @@ def main():
         rows.append({"target": target, "measured": measured, "limit": limit,
                      "result": result, "note": note})
 
-    # A simulator for the cold-start runs' endpoint variable (nothing may call it).
-    with open(os.path.join(logdir, "fixture-empty.json"), "w") as f:
-        json.dump({"instances": []}, f)
-    with open(os.path.join(logdir, "sim-cold.log"), "ab") as simlog:
-        sim = Sim(args.sim, os.path.join(logdir, "fixture-empty.json"), simlog)
     binaries = {"empty_lambda": (args.empty, {}), "lightsail-jit": (args.function, {})}
     if args.empty_ct:
         binaries["empty_lambda_ct"] = (args.empty_ct, {})
@@ -539,11 +354,11 @@ def main():
         path, *env = rest.split(":")
         binaries[name] = (path, dict(kv.split("=", 1) for kv in env))
     print(f"[1] cold start: {args.cold_runs} runs of {', '.join(binaries)}", flush=True)
-    try:
+    # A simulator for the cold-start runs' endpoint variable (nothing may call it).
+    with start_sim(args.sim, {"instances": []}, os.path.join(logdir, "fixture-empty.json"),
+                   os.path.join(logdir, "sim-cold.log")) as sim:
         samples, rss = cold_start(binaries, sim.url, args.cold_runs, logdir)
         init_calls = len(sim.requests())
-    finally:
-        sim.close()
     med = {n: statistics.median(s) for n, s in samples.items()}
     for n, s in samples.items():
         q = statistics.quantiles(s, n=10) if len(s) >= 2 else [s[0]] * 9

@@ -9,7 +9,8 @@ cannot silently widen the function's authority or break its wiring.
 Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
 --self-test applies mutations (wildcard actions, a dropped tag condition, a shorter
 visibility timeout, ...) to copies of the template and asserts that every one of them is
-caught, so no check here is vacuous.
+caught, so no check here is vacuous; the mutations themselves are in
+scripts/template_mutations.py.
 
 Parsing uses cfn-lint's own YAML loader (understands !Ref, !GetAtt, !Sub, ...); without
 cfn-lint installed, PyYAML with equivalent constructors is used.
@@ -22,6 +23,9 @@ import re
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from template_mutations import MUTATIONS, TEXT_MUTATIONS  # noqa: E402  (this directory)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -596,92 +600,7 @@ def run_checks(data, verbose=True):
     return len(CHECKS) - len(failed), failed
 
 
-# Mutations for --self-test: each must make at least one check fail.
-
-def _stmt(d, sid):
-    for owner, path, st in Template(d).statements():
-        if st.get("Sid") == sid:
-            return st
-    raise KeyError(sid)
-
-
-def _fn(d):
-    return Template(d).function()[1]["Properties"]
-
-
-def _set(d, path, value):
-    node = d
-    for k in path[:-1]:
-        node = node[k]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
-MUTATIONS = [
-    ("lightsail:* on the read statement", lambda d: _stmt(d, "LightsailRead")["Action"].append("lightsail:*")),
-    ("lightsail:Get* instead of the two reads", lambda d: _set(_stmt(d, "LightsailRead"), ["Action"], ["lightsail:Get*"])),
-    ("Action '*'", lambda d: _set(_stmt(d, "LightsailRead"), ["Action"], "*")),
-    ("CloseInstancePublicPorts added", lambda d: _stmt(d, "LightsailFirewallWriteOptedIn")["Action"].append("lightsail:CloseInstancePublicPorts")),
-    ("GetInstancePortStates added", lambda d: _stmt(d, "LightsailRead")["Action"].append("lightsail:GetInstancePortStates")),
-    ("firewall write without the tag condition", lambda d: _set(_stmt(d, "LightsailFirewallWriteOptedIn"), ["Condition"], KeyError)),
-    ("firewall write with Null = true", lambda d: _set(_stmt(d, "LightsailFirewallWriteOptedIn"), ["Condition", "Null", "aws:ResourceTag/jit:managed"], "true")),
-    ("firewall write on Resource '*'", lambda d: _set(_stmt(d, "LightsailFirewallWriteOptedIn"), ["Resource"], "*")),
-    ("PutInstancePublicPorts moved to the read statement", lambda d: (
-        _stmt(d, "LightsailRead")["Action"].append("lightsail:PutInstancePublicPorts"))),
-    ("tag write without the tag condition", lambda d: _set(_stmt(d, "LightsailLedgerTagsOptedIn"), ["Condition", "Null"], {"aws:TagKeys": "false"})),
-    ("tag keys widened to jit:*", lambda d: _set(_stmt(d, "LightsailLedgerTagsOptedIn"), ["Condition", "ForAllValues:StringLike", "aws:TagKeys"], ["jit:*"])),
-    ("tag keys include jit:managed", lambda d: _stmt(d, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].append("jit:managed")),
-    ("tag keys check dropped", lambda d: _set(_stmt(d, "LightsailLedgerTagsOptedIn")["Condition"], ["ForAllValues:StringLike"], KeyError)),
-    ("ForAnyValue instead of ForAllValues", lambda d: _stmt(d, "LightsailLedgerTagsOptedIn")["Condition"].__setitem__(
-        "ForAnyValue:StringLike", _stmt(d, "LightsailLedgerTagsOptedIn")["Condition"].pop("ForAllValues:StringLike"))),
-    ("Null aws:TagKeys dropped", lambda d: _stmt(d, "LightsailLedgerTagsOptedIn")["Condition"]["Null"].pop("aws:TagKeys")),
-    ("deny of jit:managed dropped", lambda d: _stmt(d, "DenyOptInTagChanges")["Condition"].__setitem__(
-        "ForAnyValue:StringEqualsIgnoreCase", {"aws:TagKeys": ["jit:other"]})),
-    ("managed policy attached to the role", lambda d: _set(d, ["Resources", Template(d).function_role(), "Properties", "ManagedPolicyArns"],
-                                                         ["arn:aws:iam::aws:policy/AdministratorAccess"])),
-    ("SAM-generated role instead of the explicit one", lambda d: _fn(d).pop("Role")),
-    ("sqs:* on the sender policy", lambda d: d["Resources"]["CommandSenderPolicy"]["Properties"]["PolicyDocument"]["Statement"][1].__setitem__("Action", "sqs:*")),
-    ("sqs:SendMessage on '*'", lambda d: d["Resources"]["CommandSenderPolicy"]["Properties"]["PolicyDocument"]["Statement"][1].__setitem__("Resource", "*")),
-    ("queue policy open to any principal", lambda d: d["Resources"]["CommandQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0].__setitem__("Principal", "*")),
-    ("ReportBatchItemFailures dropped", lambda d: _fn(d)["Events"]["CommandQueue"]["Properties"].pop("FunctionResponseTypes")),
-    ("ReportBatchItemFailure typo", lambda d: _fn(d)["Events"]["CommandQueue"]["Properties"].__setitem__("FunctionResponseTypes", ["ReportBatchItemFailure"])),
-    ("batching window 60 s", lambda d: _fn(d)["Events"]["CommandQueue"]["Properties"].__setitem__("MaximumBatchingWindowInSeconds", 60)),
-    ("visibility timeout 600", lambda d: d["Resources"]["CommandQueue"]["Properties"].__setitem__("VisibilityTimeout", 600)),
-    ("function timeout 30", lambda d: _fn(d).__setitem__("Timeout", 30)),
-    ("redrive policy dropped", lambda d: d["Resources"]["CommandQueue"]["Properties"].pop("RedrivePolicy")),
-    ("x86_64", lambda d: _fn(d).__setitem__("Architectures", ["x86_64"])),
-    ("provided.al2", lambda d: _fn(d).__setitem__("Runtime", "provided.al2")),
-    ("BuildMethod makefile", lambda d: Template(d).function()[1]["Metadata"].__setitem__("BuildMethod", "makefile")),
-    ("MemorySize 256", lambda d: _fn(d).__setitem__("MemorySize", 256)),
-    ("LogFormat Text", lambda d: _fn(d)["LoggingConfig"].__setitem__("LogFormat", "Text")),
-    ("log retention dropped", lambda d: d["Resources"]["JitLogGroup"]["Properties"].pop("RetentionInDays")),
-    ("JIT_POLICY hard-coded", lambda d: _fn(d)["Environment"]["Variables"].__setitem__("JIT_POLICY", "{}")),
-    ("reserved concurrency dropped", lambda d: _fn(d).pop("ReservedConcurrentExecutions")),
-    ("poller bound dropped", lambda d: _fn(d)["Events"]["CommandQueue"]["Properties"].pop("ScalingConfig")),
-    ("async OnFailure destination dropped", lambda d: _fn(d)["EventInvokeConfig"].pop("DestinationConfig")),
-    ("sweep every 5 minutes", lambda d: d["Parameters"]["SweepSchedule"].__setitem__("Default", "rate(5 minutes)")),
-    ("lockdown schedule unconditional", lambda d: d["Resources"]["LockdownScheduler"].pop("Condition")),
-    ("lockdown sends something else", lambda d: d["Resources"]["LockdownScheduler"]["Properties"]["Target"].__setitem__(
-        "Input", '{"action":"lockdown","requester":"x"}')),
-    ("bus rule targets another queue", lambda d: d["Resources"]["CommandRule"]["Properties"]["Targets"][0].__setitem__(
-        "Arn", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
-    ("DLQ alarm dropped", lambda d: d["Resources"].pop("DeadLetterQueueAlarm")),
-    ("errors alarm without actions", lambda d: d["Resources"]["FunctionErrorsAlarm"]["Properties"].pop("AlarmActions")),
-    ("queue URL output dropped", lambda d: d["Outputs"].pop("CommandQueueUrl")),
-]
-
-# End to end through the command line, on text edits (regex, must match exactly once) of a
-# copy of the template in a temp dir: the exit status and the summary line must show it.
-TEXT_MUTATIONS = [
-    ("text: lightsail:* added", r"(\n(\s*)- lightsail:GetInstances\n)", r"\1\2- lightsail:*\n"),
-    ("text: tag condition removed from the firewall writes",
-     r"\n\s*Condition:\n\s*\"Null\":\n\s*aws:ResourceTag/jit:managed: \"false\"\n(?=\s*#[^\n]*\n(\s*#[^\n]*\n)*\s*- Sid: LightsailLedgerTags)",
-     "\n"),
-    ("text: VisibilityTimeout one second short", r"VisibilityTimeout: (\d+)", None),
-]
-
+# --self-test: every mutation in template_mutations.py must make at least one check fail.
 
 def self_test(path):
     with open(path) as f:
@@ -695,7 +614,7 @@ def self_test(path):
         for title, mutate in MUTATIONS:
             data = load(path)
             try:
-                mutate(data)
+                mutate(data, Template(data))
             except Exception as e:  # the template changed shape: the mutation must be updated
                 print(f"FAIL mutation {title!r} no longer applies: {type(e).__name__} {e}")
                 failed += 1
@@ -708,8 +627,6 @@ def self_test(path):
                 failed += 1
                 print(f"FAIL mutation {title!r} not caught")
         for title, pattern, replacement in TEXT_MUTATIONS:
-            if replacement is None:  # computed: one second below the current value
-                replacement = lambda m: m.group(0).replace(m.group(1), str(int(m.group(1)) - 1))
             mutated, count = re.subn(pattern, replacement, text)
             if count != 1:
                 print(f"FAIL {title}: pattern matched {count} times in {path}")

@@ -2,7 +2,8 @@
 """End to end under cargo lambda: the function started by `cargo lambda watch`, pointed at
 the HTTP simulator (`jit-sim`), driven by `cargo lambda invoke --data-file` for every file
 in events/. Asserts each outcome and the simulator's resulting firewall, then stops every
-process it started, whatever happened.
+process it started, whatever happened. The simulator is driven through
+scripts/sim_driver.py.
 
 Needs cargo-lambda on PATH (pip install cargo-lambda). Loopback only.
 """
@@ -13,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sim_driver import SimDriver  # noqa: E402  (this directory)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "events")
@@ -56,11 +59,6 @@ def wait_for_port(port, what, timeout=120):
     raise SystemExit(f"{what} did not listen on {port} within {timeout}s")
 
 
-def sim_instances(sim_port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/instances", timeout=10) as r:
-        return {i["name"]: i for i in json.load(r)}
-
-
 def canonical(ports):
     """A firewall as a set of (protocol, from, to, source), like the function compares it."""
     out = set()
@@ -89,20 +87,26 @@ def check(condition, message):
 
 
 def main():
-    sim_port, watch_port = free_port(), free_port()
     subprocess.run(["cargo", "build", "--quiet", "--bin", "jit-sim", "--bin", FUNCTION], cwd=ROOT, check=True)
-    start([os.path.join(ROOT, "target", "debug", "jit-sim"), "--port", str(sim_port),
-           "--fixture", os.path.join(EVENTS, "instances.json"), "--error-style", "lightsail"])
-    wait_for_port(sim_port, "jit-sim")
-    env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=f"http://127.0.0.1:{sim_port}", AWS_ACCESS_KEY_ID="test",
+    with SimDriver(os.path.join(ROOT, "target", "debug", "jit-sim"), cwd=ROOT,
+                   fixture=os.path.join(EVENTS, "instances.json"), error_style="lightsail") as sim:
+        try:
+            run_events(sim)
+        finally:
+            stop_all()  # cargo lambda watch first, while the simulator still answers
+
+
+def run_events(sim):
+    watch_port = free_port()
+    env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=sim.url, AWS_ACCESS_KEY_ID="test",
                AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     env.pop("JIT_POLICY", None)
     env.pop("JIT_POLICY_FILE", None)
     start(["cargo", "lambda", "watch", "-P", str(watch_port)], env=env)
     wait_for_port(watch_port, "cargo lambda watch")
 
-    baseline = {name: canonical(i["ports"]) for name, i in sim_instances(sim_port).items()}
-    firewall = lambda name: canonical(sim_instances(sim_port)[name]["ports"])
+    baseline = {name: canonical(i["ports"]) for name, i in sim.instances().items()}
+    firewall = lambda name: canonical(sim.instances()[name]["ports"])
     ssh_alice = ("tcp", 22, 22, "203.0.113.7/32")
     seen = set()
 
@@ -149,5 +153,7 @@ def main():
 if __name__ == "__main__":
     try:
         main()
+    except RuntimeError as e:  # the simulator would not start or answer
+        raise SystemExit(f"FAIL: {e}")
     finally:
         stop_all()
