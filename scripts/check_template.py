@@ -212,7 +212,7 @@ def check(title):
     return deco
 
 
-# ---- security (issue item 5) ----
+# ---- security ----
 
 @check("IAM: no action anywhere contains '*' (no lightsail:*, sqs:*, Get*)")
 def _(t):
@@ -368,7 +368,7 @@ def _(t):
             assert getatt(src) and getatt(src)[0] in t.of_type("AWS::Events::Rule"), f"{name}: no aws:SourceArn rule condition"
 
 
-# ---- the function (issue item 1) ----
+# ---- the function ----
 
 @check("function: provided.al2023, arm64, BuildMethod rust-cargolambda, Binary lightsail-jit, Handler bootstrap")
 def _(t):
@@ -439,7 +439,7 @@ def _(t):
     assert ok, f"the function role cannot sqs:SendMessage to {dest[0]}"
 
 
-# ---- queues (issue item 2) ----
+# ---- queues ----
 
 def command_queue(t):
     sqs = t.events("SQS")
@@ -481,7 +481,7 @@ def _(t):
     assert int(t.props(dlq[0]).get("MessageRetentionPeriod", 345600)) > retention, "DLQ retention <= queue retention"
 
 
-# ---- EventBridge (issue items 3 and 4) ----
+# ---- EventBridge ----
 
 @check("EventBridge: custom bus named by a parameter, rule sends commands to the command queue")
 def _(t):
@@ -537,7 +537,7 @@ def _(t):
         assert t.resources[role[0]].get("Condition") == cond, f"{role[0]} must share the condition {cond}"
 
 
-# ---- alarms and outputs (issue item 6) ----
+# ---- alarms and outputs ----
 
 def alarms(t):
     return {k: v.get("Properties") or {} for k, v in t.of_type("AWS::CloudWatch::Alarm").items()}

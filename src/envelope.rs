@@ -1,4 +1,4 @@
-//! Lambda payload → commands (DESIGN §2).
+//! Lambda payload → commands (docs/DESIGN.md §2).
 //!
 //! One function serves three triggers, told apart by shape:
 //!

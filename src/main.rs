@@ -6,6 +6,10 @@
 //! thread does as well as many (Lambda gives less than one vCPU below 1,769 MB), and
 //! not starting worker threads is a measurable part of the cold start (BENCHMARKS.md).
 
+// The handler's future nests the SDK's (each Lightsail call is several layers of
+// `async` from smithy's orchestrator), and computing its layout goes deeper than rustc's
+// default limit of 128: without this line the binary does not compile
+// ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -1,4 +1,4 @@
-//! Outcomes: the JSON a command answers with (DESIGN §2).
+//! Outcomes: the JSON a command answers with (docs/DESIGN.md §2).
 //!
 //! Every outcome carries a `status`. `rejected` is a normal outcome (the command was
 //! wrong; retrying cannot help), so the Lambda returns it as `Ok`. Only transient

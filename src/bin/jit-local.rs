@@ -1,6 +1,10 @@
 //! `jit-local`: run event files through the Lambda handler on this machine.
 //! See `lightsail_jit::local` and `jit-local --help`.
 
+// The handler's future nests the SDK's (each Lightsail call is several layers of
+// `async` from smithy's orchestrator), and computing its layout goes deeper than rustc's
+// default limit of 128: without this line the binary does not compile
+// ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 
 use std::process::ExitCode;

@@ -9,9 +9,9 @@
 //! Sources that do not parse as a network (the console can store `a-b` ranges) are kept
 //! verbatim, so a baseline we did not write is restored byte for byte.
 //!
-//! One concept a file: [`port`] (protocol and port range: a rule's identity),
-//! [`sources`] (who may connect, normalised), [`rule`] (Lightsail's `PortInfo`, the wire
-//! shape) and [`rule_set`] (the canonical firewall and the diff between two).
+//! One concept a file: `port` (protocol and port range: a rule's identity),
+//! `sources` (who may connect, normalised), `rule` (Lightsail's `PortInfo`, the wire
+//! shape) and `rule_set` (the canonical firewall and the diff between two).
 
 mod port;
 mod rule;

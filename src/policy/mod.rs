@@ -2,11 +2,11 @@
 //!
 //! Three concepts, one file each:
 //! - this file, the validated policy as types, with the lookups the use cases need;
-//! - [`load`]: JSON from `JIT_POLICY_FILE` and/or `JIT_POLICY` (the variable's top-level
+//! - `load`: JSON from `JIT_POLICY_FILE` and/or `JIT_POLICY` (the variable's top-level
 //!   keys override the file's), validated once, at cold start — a typo or an impossible
 //!   setting stops the function with a message naming the field, instead of surfacing
 //!   as odd decisions later;
-//! - [`decide`]: the pure decisions that turn a grant or extend request into a
+//! - `decide`: the pure decisions that turn a grant or extend request into a
 //!   [`crate::ledger::Grant`] or an expiry, or a [`crate::rejection::Rejection`].
 
 mod decide;

@@ -132,6 +132,10 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         .collect();
     let staying = |g: &&Grant| g.is_active(now) && !targeted(g);
 
+    // Desired is computed from the ledger alone, never from the live firewall: whatever
+    // is open that no staying grant and no baseline explains gets closed (drift, a lost
+    // untag, a hand-opened port). A lockdown swaps the baseline for its own rules but
+    // keeps no grant.
     let mut desired = match ending {
         Ending::Lockdown => policy.lockdown_rules(name).unwrap_or(&baseline).clone(),
         _ => baseline.clone(),
@@ -139,12 +143,16 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     for grant in ledger.grants.iter().filter(staying) {
         desired.union(&grant.rules());
     }
+    // Drift is measured against every grant in the ledger, expired ones included: a
+    // grant whose time just passed is not drift, it is what this reconcile closes.
     let mut explained = baseline.clone();
     for grant in &ledger.grants {
         explained.union(&grant.rules());
     }
     let diff = Diff::between(&actual, &desired);
     let closing = RuleSet::from_rules(&diff.close);
+    // `expired` counts only grants whose access this reconcile actually closes: a grant
+    // that expired long ago, or whose rules another grant still opens, closes nothing.
     let expired: Vec<Grant> = ledger
         .grants
         .iter()
@@ -152,7 +160,9 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         .cloned()
         .collect();
 
-    // An ended grant becomes a tombstone (expired now) unless it can no longer be in flight.
+    // An ended grant becomes a tombstone (expired now) unless it can no longer be in flight:
+    // a grant between its tag write and its last Open must still find its tag, or its
+    // late Open would leave a port that no ledger entry explains (see LINGER).
     let mut retag = Vec::new();
     let mut removed = Vec::new();
     for grant in &ledger.grants {
@@ -169,6 +179,9 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     }
     let mut untag: Vec<String> = removed.iter().map(Grant::tag_key).collect();
     untag.extend(ledger.broken_keys.iter().cloned());
+    // The captured baseline goes with the last grant tag (the live firewall is the
+    // baseline again once no grant is left). A recovered one is written back while grants
+    // remain, so the next reconcile does not have to guess again.
     let grants_left = ledger.grants.len() - removed.len();
     if grants_left == 0 {
         untag.extend(ledger.baseline_keys.iter().cloned());
