@@ -8,11 +8,16 @@
 //! * **gates**: pause the next call of an operation until the test releases it, so a
 //!   test can run a real grant *between* a sweep's read and its Put.
 //!
+//! Lightsail's tag rules are stated apart, in [`tag_rules`], from the service's own
+//! documentation rather than the ledger's code: the simulator is the oracle the tag
+//! encoder is tested against, so it must not share the encoder's mistakes.
+//!
 //! Locks are never held across an `.await`.
 
 #[cfg(feature = "sim-http")]
 pub mod http;
 pub mod model;
+pub mod tag_rules;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -7,8 +7,9 @@
 //!   rule; an Open with no source at all opens to anywhere (as the CLI shows), so a
 //!   caller that forgets its sources is caught loudly in tests.
 //! * Put replaces the whole firewall; an empty Put closes every port.
-//! * Tags: keys unique, TagResource adds or overwrites, UntagResource removes by key,
-//!   at most 50 per resource, Lightsail's length and character rules, `aws:` reserved.
+//! * Tags: keys unique, TagResource adds or overwrites, UntagResource removes by key;
+//!   each tag and the resulting count checked against [`super::tag_rules`], the
+//!   simulator's own statement of Lightsail's rules (not the ledger's).
 //! * Every request is validated here, as the real service does (the SDK checks nothing).
 
 use std::collections::BTreeMap;
@@ -16,8 +17,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+use super::tag_rules::{check_count, check_tag};
 use crate::firewall::{LIGHTSAIL_CONNECT, PortRule, Protocol};
-use crate::ledger::{MAX_TAGS, Tag, tag_problem};
+use crate::ledger::Tag;
 use crate::lightsail::{ErrorKind, Instance, Page};
 
 /// Most sources of one family in one rule (the documented API limit).
@@ -128,9 +130,7 @@ impl Model {
             return Err(invalid("tags must not be empty"));
         }
         for tag in tags {
-            if let Some(problem) = tag_problem(tag) {
-                return Err(invalid(format!("tag {:?}: {problem}", tag.key)));
-            }
+            check_tag(tag).map_err(|broken| invalid(format!("tag {:?}: {broken}", tag.key)))?;
         }
         let instance = self.existing(name)?;
         let mut merged = instance.tags.clone();
@@ -140,12 +140,7 @@ impl Model {
                 None => merged.push(tag.clone()),
             }
         }
-        if merged.len() > MAX_TAGS {
-            return Err(invalid(format!(
-                "a resource can have at most {MAX_TAGS} tags; this request would make {}",
-                merged.len()
-            )));
-        }
+        check_count(merged.len()).map_err(|broken| invalid(broken.to_string()))?;
         instance.tags = merged;
         Ok(())
     }
@@ -325,6 +320,17 @@ mod tests {
         );
         m.untag("web-1", &["k1".into(), "missing".into()]).unwrap();
         assert_eq!(m.get_instance("web-1").unwrap().tags.len(), 49);
+    }
+
+    #[test]
+    fn a_refused_tag_request_writes_nothing() {
+        let mut m = model();
+        let request = [Tag::new("good", "v"), Tag::new("bad", "a,b")];
+        let refused = m.tag("web-1", &request).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::InvalidInput);
+        assert_eq!(refused.code, "InvalidInputException");
+        assert!(refused.message.contains("\"bad\""), "{}", refused.message);
+        assert!(m.get_instance("web-1").unwrap().tags.is_empty());
     }
 
     #[test]

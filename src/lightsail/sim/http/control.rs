@@ -1,0 +1,40 @@
+//! The control plane under `/_sim/`: what scripts (and `jit-sim` users with `curl`) use
+//! to look inside the simulator and steer it, without an AWS client or signatures.
+//!
+//! `GET /_sim/instances` and `GET /_sim/requests` read the state and the request log;
+//! `POST /_sim/faults` replaces the wire faults and `POST /_sim/error-style` picks how
+//! errors are encoded. It is not Lightsail's API, so its answers are plain JSON with an
+//! `error` member when something is wrong.
+
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+use super::faults::WireFault;
+use super::server::{Shared, lock};
+use super::wire::{ErrorStyle, Reply, reply};
+
+pub(super) fn respond(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Reply {
+    let bad = |why: String| reply(StatusCode::BAD_REQUEST, &json!({"error": why}));
+    match (method.as_str(), path) {
+        ("GET", "/_sim/instances") => reply(StatusCode::OK, &json!(shared.sim.instances())),
+        ("GET", "/_sim/requests") => reply(StatusCode::OK, &json!(*lock(&shared.requests))),
+        ("POST", "/_sim/faults") => match serde_json::from_slice::<Vec<WireFault>>(body) {
+            Ok(faults) => {
+                *lock(&shared.faults) = faults;
+                reply(StatusCode::OK, &json!({"ok": true}))
+            }
+            Err(e) => bad(format!("faults: {e}")),
+        },
+        ("POST", "/_sim/error-style") => match serde_json::from_slice::<ErrorStyle>(body) {
+            Ok(style) => {
+                *lock(&shared.style) = style;
+                reply(StatusCode::OK, &json!({"ok": true}))
+            }
+            Err(e) => bad(format!("error style: {e}")),
+        },
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no control endpoint {method} {path}")}),
+        ),
+    }
+}

@@ -1,0 +1,29 @@
+//! The simulator served over HTTP: Lightsail's AWS JSON 1.1 wire protocol on loopback,
+//! so the real aws-sdk-lightsail client (SigV4, retries, JSON codecs) can be tested
+//! against the same [`Sim`](super::Sim) semantics the in-memory tests use — one
+//! implementation of Lightsail, two fronts.
+//!
+//! * `POST /` with `X-Amz-Target: Lightsail_20161128.<Operation>`; requests without a
+//!   SigV4 `Authorization` header for the `lightsail` service are refused (403).
+//! * Errors as the service encodes them: `{"__type": "NotFoundException", "message"}`
+//!   (plain) or with the modeled `code` member as Lightsail fills it
+//!   (`"code": "DoesNotExist"`), which the Rust SDK reads *before* `__type`.
+//! * Wire faults for tests: throttling (400 `ThrottlingException`), 500
+//!   `ServiceException`, added latency, dropped connections; per operation, for N calls
+//!   or with a seeded probability.
+//! * A control plane for scripts under `/_sim/` (no auth): `GET /_sim/instances`,
+//!   `GET /_sim/requests`, `POST /_sim/faults`, `POST /_sim/error-style`.
+//!
+//! Each concern has its own file so a change to one cannot hide in another: `server`
+//! listens and routes, `wire` is the JSON codec, `faults` picks what strikes, and
+//! `control` is the `/_sim/` plane. The public names are re-exported here, where
+//! `jit-sim` and the tests have always found them.
+
+mod control;
+mod faults;
+mod server;
+mod wire;
+
+pub use faults::{FaultKind, WireFault};
+pub use server::{SimServer, WireRequest};
+pub use wire::ErrorStyle;
