@@ -101,7 +101,8 @@ fn summarize<L: Lightsail, C: Clock>(
                 if err.is_transient() {
                     transient.get_or_insert(err);
                 } else {
-                    let why = rejection(&err, &name);
+                    // A failed page names no instance: the message says every instance.
+                    let why = rejection(&err, if name.is_empty() { "*" } else { &name });
                     failed.push(InstanceFailure {
                         instance_name: name,
                         code: why.code,
