@@ -1,4 +1,4 @@
-//! The entry points of DESIGN §2 through the real handler: every sample in events/,
+//! The entry points of docs/DESIGN.md §2 through the real handler: every sample in events/,
 //! SQS batches (per-instance concurrency, order within an instance, only transient
 //! failures reported), error classification, the audit line, and cold start.
 

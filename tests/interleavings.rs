@@ -5,7 +5,7 @@
 //! the next call" replays every distinct schedule. After *every* step we check that no
 //! port is open without a tag that a sweep would close; after both commands finish, one
 //! more sweep must converge the firewall to baseline + the grants in the ledger, and a
-//! grant that was reported granted must not have been lost. This is DESIGN §5's
+//! grant that was reported granted must not have been lost. This is docs/DESIGN.md §5's
 //! ordering argument, as a test.
 
 mod common;

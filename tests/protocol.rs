@@ -1,4 +1,4 @@
-//! The reconcile protocol end to end on the simulator (DESIGN §5): grants open exactly
+//! The reconcile protocol end to end on the simulator (docs/DESIGN.md §5): grants open exactly
 //! what they ask, access ends at the first sweep after expiry, baselines come back byte
 //! for byte, and races with a sweep never drop a recorded grant.
 
