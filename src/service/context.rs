@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use super::App;
 use super::failure::{Failure, refused};
 use crate::clock::Clock;
-use crate::ledger::{Ledger, MANAGED_TAG};
+use crate::command::GrantId;
+use crate::ledger::{Grant, Ledger, MANAGED_TAG};
 use crate::lightsail::{Instance, Lightsail, Metered};
 use crate::policy::Policy;
 use crate::rejection::{Code, Rejection};
@@ -53,4 +54,18 @@ impl<L: Lightsail, C: Clock> Ctx<'_, L, C> {
         }
         Ok((instance, ledger))
     }
+}
+
+/// The grant a `revoke` or `extend` names, or `UnknownGrant`.
+pub fn named_grant<'l>(
+    ledger: &'l Ledger,
+    id: &GrantId,
+    instance: &str,
+) -> Result<&'l Grant, Rejection> {
+    ledger.grant(id.as_str()).ok_or_else(|| {
+        Rejection::new(
+            Code::UnknownGrant,
+            format!("`requestId` {:?} names no grant on {instance}", id.as_str()),
+        )
+    })
 }

@@ -3,6 +3,7 @@
 //! *original* grant time, so a chain of extensions cannot keep a port open forever.
 
 use super::Ctx;
+use super::context::named_grant;
 use super::failure::{Failure, refused};
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
@@ -20,13 +21,7 @@ pub async fn extend<L: Lightsail, C: Clock>(
     let name = target.instance_name.as_str();
     let id = &request.grant;
     let (_, ledger) = ctx.read_managed(name).await?;
-    let Some(grant) = ledger.grant(id.as_str()) else {
-        return Err(Rejection::new(
-            Code::UnknownGrant,
-            format!("`requestId` {:?} names no grant on {name}", id.as_str()),
-        )
-        .into());
-    };
+    let grant = named_grant(&ledger, id, name)?;
     let now = ctx.now();
     if !grant.is_active(now) {
         return Err(Rejection::new(

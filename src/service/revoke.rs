@@ -2,6 +2,7 @@
 //! now, and restore baseline + the grants that remain, through the reconcile protocol.
 
 use super::Ctx;
+use super::context::named_grant;
 use super::failure::{Failure, refused};
 use super::reconcile::{Ending, apply, plan};
 use crate::audit::{Decision, Verdict};
@@ -20,13 +21,7 @@ pub async fn revoke<L: Lightsail, C: Clock>(
     let (instance, ledger) = ctx.read_managed(name).await?;
     let now = ctx.now();
     if let Some(id) = &request.grant {
-        let Some(grant) = ledger.grant(id.as_str()) else {
-            return Err(Rejection::new(
-                Code::UnknownGrant,
-                format!("`requestId` {:?} names no grant on {name}", id.as_str()),
-            )
-            .into());
-        };
+        let grant = named_grant(&ledger, id, name)?;
         if !grant.is_active(now) {
             return Err(Rejection::new(
                 Code::GrantExpired,
