@@ -8,7 +8,7 @@
 //! * `sweep_plan/10000`: the whole per-instance CPU of a sweep (ledger + canonical sets +
 //!   diff + tag plan) for 10,000 instances;
 //! * `sqs_batch/10`: parse an SQS batch of 10 grant records with the duplicate-key-refusing
-//!   parser and classify it into commands.
+//!   parser and read it into deliveries of commands (`Payload::from_value`).
 //!
 //! `cargo bench --bench core` measures; `cargo bench --bench core -- --test` (what CI
 //! runs) executes each benchmark once so they never rot. Inputs are generated from a
