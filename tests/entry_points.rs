@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use lightsail_jit::clock::ManualClock;
-use lightsail_jit::lightsail::sim::{Op, Sim, Timing};
+use lightsail_jit::lightsail::ErrorKind;
+use lightsail_jit::lightsail::sim::{Call, Op, Sim, Timing};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ async fn every_sample_event_does_what_its_name_says() {
         out["instances"][0]["open"][0]["cidrs"],
         json!(["192.0.2.10/32"])
     );
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "grant-dry-run.json");
 
     let out = ok(&w, sample("grant-eventbridge.json")).await;
     assert_eq!(out["status"], "granted");
@@ -103,10 +104,12 @@ async fn sqs_reports_only_transient_failures() {
     let w = world();
     w.lightsail.fail_on(Op::Tag, "db-1", 1, Timing::Before);
     let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let too_wide = GrantCommand::on("web-1").from("0.0.0.0/0").requester("x");
+    let on_db = GrantCommand::on("db-1").from("203.0.113.7").requester("x");
     let batch = json!({"Records": [
         record("good", grant("g1", "203.0.113.7", 3600)),
-        record("bad", json!({"action": "grant", "instanceName": "web-1", "cidrs": ["0.0.0.0/0"], "requester": "x"})),
-        record("flaky", json!({"action": "grant", "instanceName": "db-1", "cidrs": ["203.0.113.7"], "requester": "x"})),
+        record("bad", too_wide.json()),
+        record("flaky", on_db.json()),
         {"messageId": "not-json", "body": "{"},
     ]});
     let out = ok(&w, batch.clone()).await;
@@ -135,9 +138,13 @@ async fn sqs_records_for_different_instances_run_concurrently() {
     // finished. Sequential processing would never get to web-1: the wait times out.
     let gate = w.lightsail.pause_before_on(Op::GetInstance, "db-1");
     let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let on_db = GrantCommand::on("db-1")
+        .id("gd")
+        .from("203.0.113.7")
+        .requester("x");
     let batch = json!({"Records": [
         record("w", grant("gw", "203.0.113.7", 3600)),
-        record("d", json!({"action": "grant", "instanceName": "db-1", "requestId": "gd", "cidrs": ["203.0.113.7"], "requester": "x"})),
+        record("d", on_db.json()),
     ]});
     let releaser = async {
         reached(&gate).await;
@@ -186,7 +193,7 @@ async fn transient_failures_are_errors_so_lambda_retries() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ServiceException"), "{err}");
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "a grant whose read failed");
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "Transient");
 }
@@ -197,10 +204,92 @@ async fn lightsail_does_not_exist_code_is_not_found() {
     w.lightsail.use_does_not_exist_code();
     let out = ok(&w, grant("g", "203.0.113.7", 3600)).await;
     assert_eq!(out["status"], "granted");
-    let mut g = grant("h", "203.0.113.7", 3600);
-    g["instanceName"] = json!("ghost-1");
-    let out = ok(&w, g).await;
+    let out = ok(&w, grant_on("ghost-1", "h", "203.0.113.7", 3600)).await;
     assert_eq!(out["error"]["code"], "InstanceNotFound");
+}
+
+/// A permanent refusal is the sweep's answer, not an error to retry: the instance is in
+/// `failed` with our code, Lightsail's code is in the message, and its expired grant
+/// stays in the ledger so the next sweep closes it.
+#[tokio::test]
+async fn a_sweep_lightsail_refuses_reports_our_code_with_lightsails_in_the_message() {
+    let w = world();
+    ok(&w, grant("g", "203.0.113.7", 60)).await;
+    advance(&w, 61);
+    w.lightsail.clear_calls();
+    w.lightsail.fail_with(
+        Op::Put,
+        1,
+        Timing::Before,
+        ErrorKind::Refused,
+        "AccessDeniedException",
+    );
+    let out = ok(&w, sweep()).await;
+    assert_eq!(out["status"], "swept", "{out}");
+    let failed = out["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert_eq!(failed[0]["instanceName"], "web-1");
+    assert_eq!(failed[0]["code"], "LightsailRefused");
+    let message = failed[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("AccessDeniedException") && message.contains("PutInstancePublicPorts"),
+        "Lightsail's code and the refused operation: {message}"
+    );
+    assert_eq!(
+        writes_seen(&w.lightsail),
+        vec![Call {
+            op: Op::Put,
+            instance: Some("web-1".into()),
+            ok: false
+        }],
+        "the refused Put was the only write tried: no untag before a confirmed Put"
+    );
+    assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:g"]);
+    let out = ok(&w, sweep()).await;
+    assert_eq!(
+        out["expired"], 1,
+        "Lightsail willing, the next sweep ends it: {out}"
+    );
+    assert!(out.get("failed").is_none(), "{out}");
+    assert_eq!(
+        ports(&w, "web-1"),
+        web_baseline(),
+        "and restores the baseline"
+    );
+}
+
+/// `jit-local` reads an event file with the strict parser Lambda's entry point uses:
+/// a key given twice is `DuplicateField`, and nothing is written.
+#[test]
+fn jit_local_refuses_a_duplicate_key_as_lambda_does() {
+    let event = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("duplicate-cidrs-{}.json", std::process::id()));
+    std::fs::write(
+        &event,
+        r#"{"action":"grant","instanceName":"web-1","cidrs":["0.0.0.0/0"],"cidrs":["203.0.113.7"],"requester":"a"}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jit-local"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--fixture", "events/instances.json"])
+        .arg(&event)
+        .env_remove("JIT_POLICY")
+        .env_remove("JIT_POLICY_FILE")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&event);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "a rejection is an answer: {stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(r#""code":"DuplicateField""#), "{stdout}");
+    assert!(
+        stdout.contains("(no firewall or tag changed)"),
+        "the fixture's firewall is as it was: {stdout}"
+    );
 }
 
 #[tokio::test]

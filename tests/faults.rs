@@ -128,8 +128,12 @@ impl Scenario {
         let instance = self.pick(&INSTANCES).to_string();
         let source = self.pick(&SOURCES).to_string();
         let secs = self.rng.u64(1..=7200);
-        let command = json!({"action": "grant", "instanceName": instance, "requestId": id,
-                             "cidrs": [source], "duration": secs, "requester": "fuzz"});
+        let command = GrantCommand::on(&instance)
+            .id(&id)
+            .from(&source)
+            .for_secs(secs)
+            .requester("fuzz")
+            .json();
         let cap = lightsail_jit::clock::later(self.now(), std::time::Duration::from_secs(secs));
         self.attempted.insert(id.clone(), Some(cap));
         if let Ok(out) = invoke(&self.world, command).await {

@@ -33,9 +33,14 @@ async fn grant_opens_exactly_the_requested_rules() {
 async fn first_sweep_after_expiry_restores_the_baseline_byte_for_byte() {
     let w = world_with(Policy::from_json(r#"{"allowedPorts": ["22", "8000-8999"]}"#).unwrap());
     let original_tags = w.lightsail.tags("web-1");
-    let out = ok(&w, json!({"action": "grant", "instanceName": "web-1", "requestId": "g1", "ports": ["22", "8080/tcp"],
-                  "cidrs": ["203.0.113.7"], "ipv6Cidrs": ["2001:db8::/64"], "duration": "1h", "requester": "alice"}))
-        .await;
+    let two_ports = GrantCommand::on("web-1")
+        .id("g1")
+        .ports(&["22", "8080/tcp"])
+        .from("203.0.113.7")
+        .ipv6_from("2001:db8::/64")
+        .lasting("1h")
+        .requester("alice");
+    let out = ok(&w, two_ports.json()).await;
     assert_eq!(out["status"], "granted", "{out}");
     assert_eq!(
         ok(&w, grant("g2", "198.51.100.0/24", 30 * 60)).await["status"],
@@ -127,7 +132,11 @@ async fn revoke_ends_one_grant_and_keeps_the_others() {
 async fn lockdown_ends_every_grant_everywhere() {
     let w = world();
     ok(&w, grant("a", "203.0.113.7", 3600)).await;
-    ok(&w, json!({"action": "grant", "instanceName": "db-1", "requestId": "b", "cidrs": ["198.51.100.9"], "requester": "bob"})).await;
+    let bobs = GrantCommand::on("db-1")
+        .id("b")
+        .from("198.51.100.9")
+        .requester("bob");
+    ok(&w, bobs.json()).await;
     let out = ok(
         &w,
         json!({"action": "lockdown", "requester": "night", "reason": "22:00"}),
@@ -228,7 +237,7 @@ async fn a_sweep_of_unchanged_instances_writes_nothing() {
     w.lightsail.clear_calls();
     let out = ok(&w, sweep()).await;
     assert_eq!(out["apiCalls"], 1, "one paged read of three instances");
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "a sweep of unchanged instances");
     assert_eq!(w.lightsail.calls().len(), 1);
 }
 
@@ -319,30 +328,30 @@ async fn a_lost_put_response_converges_on_the_next_sweep() {
 #[tokio::test]
 async fn an_instance_without_the_opt_in_tag_is_rejected_and_never_touched() {
     let w = world();
-    let out = ok(&w, json!({"action": "grant", "instanceName": "legacy-1", "cidrs": ["203.0.113.7"], "requester": "eve"})).await;
+    let eves = GrantCommand::on("legacy-1")
+        .from("203.0.113.7")
+        .requester("eve");
+    let out = ok(&w, eves.json()).await;
     assert_eq!(out["error"]["code"], "InstanceNotManaged");
     ok(&w, sweep()).await;
     ok(&w, json!({"action": "lockdown"})).await;
-    let touched: Vec<_> = w
-        .lightsail
-        .calls()
-        .into_iter()
-        .filter(|c| c.op.is_write())
-        .collect();
-    assert!(touched.is_empty(), "{touched:?}");
+    assert_no_write(&w.lightsail, "grant, sweep and lockdown beside legacy-1");
     let out = ok(
         &w,
         json!({"action": "sweep", "instanceNames": ["legacy-1"]}),
     )
     .await;
     assert_eq!(out["failed"][0]["code"], "InstanceNotManaged");
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "a sweep naming legacy-1");
 }
 
 #[tokio::test]
 async fn policy_named_instances_are_managed_without_the_tag() {
     let w = world_with(Policy::from_json(r#"{"managedInstances": ["legacy-1"]}"#).unwrap());
-    let out = ok(&w, json!({"action": "grant", "instanceName": "legacy-1", "cidrs": ["203.0.113.7"], "requester": "eve"})).await;
+    let eves = GrantCommand::on("legacy-1")
+        .from("203.0.113.7")
+        .requester("eve");
+    let out = ok(&w, eves.json()).await;
     assert_eq!(out["status"], "granted");
 }
 
@@ -361,7 +370,11 @@ async fn dry_runs_plan_exactly_and_write_nothing() {
         plan["instances"][0]["diff"]["close"][0]["cidrs"],
         json!(["198.51.100.9/32"])
     );
-    let dry_grant = ok(&w, json!({"action": "grant", "instanceName": "db-1", "cidrs": ["192.0.2.1"], "requester": "x", "dryRun": true})).await;
+    let dry = GrantCommand::on("db-1")
+        .from("192.0.2.1")
+        .requester("x")
+        .dry_run();
+    let dry_grant = ok(&w, dry.json()).await;
     assert_eq!(
         dry_grant["instances"][0]["tagsToWrite"][0]["key"],
         "jit:grant:lambda-req-1"
@@ -439,7 +452,10 @@ async fn declared_baselines_are_enforced_by_every_sweep() {
         ports(&w, "db-1"),
         vec![rule(Protocol::Icmp, 8, -1, &["0.0.0.0/0"], &[], &[])]
     );
-    ok(&w, json!({"action": "grant", "instanceName": "db-1", "cidrs": ["203.0.113.7"], "requester": "bob"})).await;
+    let bobs = GrantCommand::on("db-1")
+        .from("203.0.113.7")
+        .requester("bob");
+    ok(&w, bobs.json()).await;
     assert!(
         !tag_keys(&w, "db-1")
             .iter()
@@ -484,8 +500,7 @@ async fn sweeps_page_through_every_instance_with_bounded_concurrency() {
     );
     w.lightsail.set_page_size(7);
     for i in (0..61).step_by(6) {
-        let mut g = grant(&format!("g{i}"), "203.0.113.7", 60);
-        g["instanceName"] = json!(format!("i-{i:03}"));
+        let g = grant_on(&format!("i-{i:03}"), &format!("g{i}"), "203.0.113.7", 60);
         assert_eq!(ok(&w, g).await["status"], "granted");
     }
     advance(&w, 61);

@@ -10,24 +10,22 @@ use common::*;
 use lightsail_jit::envelope::Payload;
 use lightsail_jit::handler::run;
 use lightsail_jit::ledger::Tag;
+use lightsail_jit::lightsail::ErrorKind;
 use lightsail_jit::lightsail::sim::{Op, Timing};
-use lightsail_jit::lightsail::{ErrorKind, Instance};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::rejection::Code;
 use serde_json::{Value, json};
 
 const STRICT: &str = r#"{"requesters": ["alice"], "requireReason": true, "allowedSources": ["203.0.113.0/24", "2001:db8::/32"]}"#;
 
-fn g(extra: Value) -> Value {
-    let mut v = json!({"action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"], "requester": "alice", "reason": "r"});
-    for (k, val) in extra.as_object().unwrap() {
-        if val.is_null() {
-            v.as_object_mut().unwrap().remove(k);
-        } else {
-            v[k] = val.clone();
-        }
-    }
-    v
+/// Alice's valid grant on web-1 with `changes` applied (a `null` removes the field).
+fn g(changes: Value) -> Value {
+    GrantCommand::on("web-1")
+        .from("203.0.113.7")
+        .requester("alice")
+        .reason("r")
+        .changed(&changes)
+        .json()
 }
 
 /// (expected code, what the message must mention, policy, payload)
@@ -265,13 +263,11 @@ async fn prepared(policy: Option<&str>) -> World {
         Some(p) => world_with(Policy::from_json(p).unwrap()),
         None => world(),
     };
-    let mut tags = vec![Tag::new("jit:managed", "")];
-    tags.extend((0..48).map(|i| Tag::new(format!("user-{i}"), "v")));
-    w.lightsail.insert(Instance {
-        name: "tagged-1".into(),
-        tags,
-        ports: vec![],
-    });
+    w.lightsail.insert(
+        InstanceBuilder::managed("tagged-1")
+            .tags((0..48).map(|i| Tag::new(format!("user-{i}"), "v")))
+            .build(),
+    );
     if policy.is_none() {
         assert_eq!(
             ok(&w, g(json!({"requestId": "done", "duration": 5}))).await["status"],
@@ -289,20 +285,12 @@ async fn prepared(policy: Option<&str>) -> World {
     w
 }
 
-fn successful_writes(w: &World) -> usize {
-    w.lightsail
-        .calls()
-        .iter()
-        .filter(|c| c.op.is_write() && c.ok)
-        .count()
-}
-
 #[tokio::test]
 async fn every_rejection_is_typed_actionable_and_writes_nothing() {
     let mut seen = BTreeSet::new();
     for (code, mention, policy, payload) in cases() {
         let w = prepared(policy).await;
-        let writes = successful_writes(&w);
+        let writes = successful_writes(&w.lightsail);
         let out = ok(&w, payload.clone()).await;
         let label = format!(
             "{code:?} for {}",
@@ -320,7 +308,7 @@ async fn every_rejection_is_typed_actionable_and_writes_nothing() {
             "{label}: message stays readable ({} bytes)",
             message.len()
         );
-        assert_eq!(successful_writes(&w), writes, "{label}: no write");
+        assert_eq!(successful_writes(&w.lightsail), writes, "{label}: no write");
         seen.insert(code.as_str());
     }
     seen.insert(malformed_sqs_body().await);
@@ -348,7 +336,7 @@ async fn malformed_sqs_body() -> &'static str {
         json!({"batchItemFailures": []}),
         "a rejected record is not retried"
     );
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "a malformed SQS body");
     "MalformedJson"
 }
 
@@ -368,6 +356,6 @@ async fn duplicate_keys() -> &'static str {
     let event = lambda_runtime::LambdaEvent::new(direct, Default::default());
     let out = lightsail_jit::handler::handle(&w, event).await.unwrap();
     assert_eq!(out["error"]["code"], "DuplicateField");
-    assert_eq!(w.lightsail.writes(), 0);
+    assert_no_write(&w.lightsail, "a duplicate key");
     "DuplicateField"
 }

@@ -17,7 +17,6 @@ use lightsail_jit::lightsail::sim::http::{ErrorStyle, FaultKind, SimServer, Wire
 use lightsail_jit::lightsail::{ErrorKind, Lightsail};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The SDK as our adapter uses it, pointed at the server, with fast backoff so retry
@@ -111,8 +110,7 @@ async fn a_sweep_pages_through_65_instances_over_the_wire() {
         ManualClock::new(START.parse().unwrap()),
     );
     for i in [0, 13, 64] {
-        let mut g = grant(&format!("g{i}"), "203.0.113.7", 60);
-        g["instanceName"] = json!(format!("i-{i:03}"));
+        let g = grant_on(&format!("i-{i:03}"), &format!("g{i}"), "203.0.113.7", 60);
         let out = lightsail_jit::handler::handle(&app, lambda_event(&g, ""))
             .await
             .unwrap();
@@ -211,8 +209,7 @@ async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
         Policy::default(),
         ManualClock::new(START.parse().unwrap()),
     );
-    let mut g = grant("g", "203.0.113.7", 60);
-    g["instanceName"] = json!("ghost-1");
+    let g = grant_on("ghost-1", "g", "203.0.113.7", 60);
     let out = lightsail_jit::handler::handle(&app, lambda_event(&g, ""))
         .await
         .unwrap();

@@ -1,6 +1,17 @@
 //! Shared test world: the simulator seeded with a known firewall, a manual clock, and
-//! helpers that drive the real handler with JSON payloads.
+//! helpers that drive the real handler with JSON payloads. Builders for grant commands
+//! and instances are in [`builders`]; the simulator's call log, read as "the writes
+//! Lightsail saw", is in [`calls`].
 #![allow(dead_code)]
+
+mod builders;
+mod calls;
+
+// Re-exported for `use common::*`; a test target that uses none of them is fine.
+#[allow(unused_imports)]
+pub use builders::{GrantCommand, InstanceBuilder};
+#[allow(unused_imports)]
+pub use calls::{assert_no_write, successful_writes, writes_seen, writes_seen_on};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -11,7 +22,6 @@ use lambda_runtime::{Context, LambdaEvent};
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::firewall::{PortRule, Protocol};
 use lightsail_jit::handler::{HandlerError, handle};
-use lightsail_jit::ledger::{MANAGED_TAG, Tag};
 use lightsail_jit::lightsail::Instance;
 use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::sim::http::SimServer;
@@ -55,20 +65,15 @@ pub fn web_baseline() -> Vec<PortRule> {
     ]
 }
 
+/// A managed instance of the web team's with `ports` as its firewall.
 pub fn managed(name: &str, ports: Vec<PortRule>) -> Instance {
-    Instance {
-        name: name.into(),
-        tags: vec![
-            Tag {
-                key: MANAGED_TAG.into(),
-                value: None,
-            },
-            Tag::new("owner", "web-team"),
-        ],
-        ports,
-    }
+    InstanceBuilder::managed(name)
+        .tag("owner", "web-team")
+        .ports(ports)
+        .build()
 }
 
+/// The default world's instances: web-1 and db-1 managed, legacy-1 never opted in.
 pub fn instances() -> Vec<Instance> {
     vec![
         managed("web-1", web_baseline()),
@@ -76,11 +81,9 @@ pub fn instances() -> Vec<Instance> {
             "db-1",
             vec![rule(Protocol::Icmp, 8, -1, &["0.0.0.0/0"], &[], &[])],
         ),
-        Instance {
-            name: "legacy-1".into(),
-            tags: vec![],
-            ports: vec![rule(Protocol::Tcp, 22, 22, &["0.0.0.0/0"], &[], &[])],
-        },
+        InstanceBuilder::unmanaged("legacy-1")
+            .port(rule(Protocol::Tcp, 22, 22, &["0.0.0.0/0"], &[], &[]))
+            .build(),
     ]
 }
 
@@ -122,9 +125,20 @@ pub async fn ok(world: &World, payload: Value) -> Value {
     }
 }
 
+/// Alice's grant `id` on web-1 from `cidr` for `duration` seconds (the default ports).
 pub fn grant(id: &str, cidr: &str, duration: u64) -> Value {
-    json!({"action": "grant", "instanceName": "web-1", "requestId": id, "cidrs": [cidr],
-           "duration": duration, "requester": "alice", "reason": "test"})
+    grant_on("web-1", id, cidr, duration)
+}
+
+/// The same grant on another instance.
+pub fn grant_on(instance: &str, id: &str, cidr: &str, duration: u64) -> Value {
+    GrantCommand::on(instance)
+        .id(id)
+        .from(cidr)
+        .for_secs(duration)
+        .requester("alice")
+        .reason("test")
+        .json()
 }
 
 pub fn sweep() -> Value {
