@@ -202,6 +202,15 @@ async fn the_handler_only_lets_through_what_lightsail_stores() {
     assert!(wrote > 0, "no grant was written: the test proves nothing");
 }
 
+/// Whether the command wrote; panics if the simulator refused any call, because then the
+/// handler let through (`what`) something Lightsail would not store.
+fn wrote_without_refusal(world: &common::World, what: &str) -> bool {
+    if let Some(failed) = world.lightsail.calls().iter().find(|call| !call.ok) {
+        panic!("{what} was let through and the simulator refused {failed:?}");
+    }
+    world.lightsail.writes() > 0
+}
+
 /// The same for the grant's size: requesters of every length with many IPv6 sources.
 #[tokio::test]
 async fn the_handler_only_lets_through_grants_that_fit() {
@@ -212,12 +221,7 @@ async fn the_handler_only_lets_through_grants_that_fit() {
             "ipv6Cidrs": ipv6_hosts(4), "cidrs": ["203.0.113.7/32"], "duration": 600,
             "requester": "a".repeat(n), "reason": "test"});
         let _ = common::invoke(&world, payload).await;
-        if let Some(failed) = world.lightsail.calls().iter().find(|call| !call.ok) {
-            panic!(
-                "a {n}-character requester was let through and the simulator refused {failed:?}"
-            );
-        }
-        if world.lightsail.writes() > 0 {
+        if wrote_without_refusal(&world, &format!("a {n}-character requester")) {
             wrote += 1;
         } else {
             held_back += 1;
@@ -242,12 +246,8 @@ async fn the_handler_only_lets_through_baselines_that_fit() {
                 firewall(ranges, per_range).to_rules(),
             ));
             let _ = common::invoke(&world, common::grant("req-1", "203.0.113.7/32", 600)).await;
-            if let Some(failed) = world.lightsail.calls().iter().find(|call| !call.ok) {
-                panic!(
-                    "{ranges} ranges x {per_range} sources was let through and the simulator refused {failed:?}"
-                );
-            }
-            if world.lightsail.writes() > 0 {
+            let what = format!("{ranges} ranges x {per_range} sources");
+            if wrote_without_refusal(&world, &what) {
                 wrote += 1;
             } else {
                 held_back += 1;
