@@ -11,6 +11,7 @@
 
 mod decide;
 mod load;
+pub mod window;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
