@@ -59,6 +59,17 @@ pub fn serialize_second<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::
     s.serialize_str(&rfc3339(*t))
 }
 
+/// An optional timestamp as `serialize_second` writes it, or `null`.
+pub fn serialize_optional_second<S: Serializer>(
+    t: &Option<Timestamp>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_second(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::clock::serialize_second;
+use crate::clock::{serialize_optional_second, serialize_second};
 use crate::command::ActionName;
 use crate::firewall::{Diff, PortRange, PortRule, Sources};
 use crate::ledger::{Grant, Tag};
@@ -27,6 +27,9 @@ pub enum Outcome {
         /// The same request was delivered before: nothing new was recorded.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         duplicate: bool,
+        /// The lockdown window that ends this grant early: `expiresAt` is its start.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capped_by: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Rejected {
@@ -48,6 +51,9 @@ pub enum Outcome {
         instance_name: String,
         #[serde(serialize_with = "serialize_second")]
         expires_at: Timestamp,
+        /// The lockdown window that ends the grant early: `expiresAt` is its start.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capped_by: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Swept {
@@ -165,6 +171,33 @@ pub struct InstanceStatus {
     pub baseline_origin: BaselineOrigin,
     pub baseline: Vec<PortRule>,
     pub firewall: Vec<PortRule>,
+    /// The lockdown in force now, or `null`.
+    pub lockdown: Option<LockdownView>,
+    /// When the next lockdown window starts, or `null` when none applies.
+    #[serde(serialize_with = "serialize_optional_second")]
+    pub next_lockdown: Option<Timestamp>,
+}
+
+/// Where a lockdown comes from (`source` in `status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LockdownSource {
+    /// A policy `lockdownWindows` entry.
+    Window,
+}
+
+/// A lockdown in force on an instance, as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockdownView {
+    pub source: LockdownSource,
+    #[serde(serialize_with = "serialize_second")]
+    pub since: Timestamp,
+    #[serde(serialize_with = "serialize_optional_second")]
+    pub until: Option<Timestamp>,
+    pub requester: Option<String>,
+    /// For a window, the window as it reads (`every day 20:00-07:00 Europe/Berlin`).
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -55,6 +55,8 @@ pub enum Code {
     GrantTooLarge,
     UnknownGrant,
     GrantExpired,
+    /// A lockdown window is in force on the instance: no new access until it ends.
+    LockedDown,
     /// Lightsail refused a call for a reason retrying cannot fix (e.g. AccessDenied).
     LightsailRefused,
 }

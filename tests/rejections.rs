@@ -247,6 +247,12 @@ fn cases() -> Vec<(Code, &'static str, Option<&'static str>, Value)> {
             json!({"action": "extend", "instanceName": "web-1", "requestId": "done"}),
         ),
         (
+            Code::LockedDown,
+            "until 2026-11-23T11:00:00Z",
+            Some(r#"{"lockdownWindows": [{"from": "09:00", "to": "11:00"}]}"#),
+            g(json!({})),
+        ),
+        (
             Code::LightsailRefused,
             "AccessDenied",
             None,

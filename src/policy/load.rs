@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::window::{MAX_WINDOWS, Window};
 use super::{InstancePolicy, Limits, Policy, PolicyError};
 use crate::command::{
     checked_port, human_duration, parse_duration_text, parse_port, parse_shorthand,
@@ -37,6 +38,7 @@ struct RawPolicy {
     managed_instances: Option<Vec<String>>,
     instances: Option<BTreeMap<String, RawInstance>>,
     sweep_concurrency: Option<usize>,
+    lockdown_windows: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +50,7 @@ struct RawInstance {
     allowed_ports: Option<Vec<Value>>,
     baseline: Option<Vec<PortRule>>,
     lockdown: Option<Vec<PortRule>>,
+    lockdown_windows: Option<Vec<Value>>,
 }
 
 impl Default for Policy {
@@ -118,6 +121,7 @@ impl Policy {
             let instance = instance_policy(&name, raw_instance, &limits)?;
             instances.insert(name, instance);
         }
+        let lockdown_windows = windows(raw.lockdown_windows.as_deref(), "lockdownWindows")?;
         let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
         if !(1..=64).contains(&sweep_concurrency) {
             return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
@@ -134,6 +138,7 @@ impl Policy {
             managed_instances,
             instances,
             sweep_concurrency,
+            lockdown_windows,
         })
     }
 }
@@ -268,7 +273,27 @@ fn instance_policy(
             .as_deref()
             .map(|r| rules(r, &format!("{at}lockdown")))
             .transpose()?,
+        lockdown_windows: windows(
+            raw.lockdown_windows.as_deref(),
+            &format!("{at}lockdownWindows"),
+        )?,
     })
+}
+
+/// `lockdownWindows`: each window validated, the list bounded.
+fn windows(values: Option<&[Value]>, field: &str) -> Result<Vec<Window>, PolicyError> {
+    let values = values.unwrap_or_default();
+    if values.len() > MAX_WINDOWS {
+        return Err(PolicyError(format!(
+            "{field} has {} windows; at most {MAX_WINDOWS}",
+            values.len()
+        )));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Window::parse(v, &format!("{field}[{i}]")))
+        .collect()
 }
 
 #[cfg(test)]

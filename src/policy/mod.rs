@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use jiff::Timestamp;
 
 use crate::firewall::{Family, PortRange, RuleSet};
+use window::{Occurrence, Window};
 
 /// A policy that cannot be used: the message names the field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +43,8 @@ pub struct InstancePolicy {
     pub baseline: Option<RuleSet>,
     /// What `lockdown` applies; the baseline when absent.
     pub lockdown: Option<RuleSet>,
+    /// This instance's own windows, in force besides the top-level ones.
+    pub lockdown_windows: Vec<Window>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +61,15 @@ pub struct Policy {
     pub managed_instances: Vec<String>,
     pub instances: BTreeMap<String, InstancePolicy>,
     pub sweep_concurrency: usize,
+    /// `lockdownWindows`: in force on every managed instance.
+    pub lockdown_windows: Vec<Window>,
+}
+
+/// A lockdown window in force on an instance now: which window, and this occurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowInForce<'a> {
+    pub window: &'a Window,
+    pub occurrence: Occurrence,
 }
 
 impl Policy {
@@ -82,6 +95,38 @@ impl Policy {
         self.instances
             .get(instance)
             .and_then(|i| i.lockdown.as_ref())
+    }
+
+    /// Every window that applies to `instance`: the top-level ones and its own.
+    pub fn windows<'a>(&'a self, instance: &str) -> impl Iterator<Item = &'a Window> + 'a {
+        let own = self
+            .instances
+            .get(instance)
+            .map(|i| i.lockdown_windows.as_slice());
+        self.lockdown_windows.iter().chain(own.unwrap_or_default())
+    }
+
+    /// The window locking `instance` down at `now`, if any; of several, the one that ends
+    /// last (the instance stays locked until then).
+    pub fn window_in_force(&self, instance: &str, now: Timestamp) -> Option<WindowInForce<'_>> {
+        self.windows(instance)
+            .filter_map(|window| {
+                window
+                    .in_force(now)
+                    .map(|occurrence| WindowInForce { window, occurrence })
+            })
+            .max_by_key(|w| w.occurrence.end)
+    }
+
+    /// The first window start on `instance` after `now`.
+    pub fn next_window<'a>(
+        &'a self,
+        instance: &str,
+        now: Timestamp,
+    ) -> Option<(&'a Window, Timestamp)> {
+        self.windows(instance)
+            .filter_map(|window| window.next_start(now).map(|start| (window, start)))
+            .min_by_key(|(_, start)| *start)
     }
 
     /// `widestIpv4Prefix` or `widestIpv6Prefix`: the shortest prefix a source may have.

@@ -1,5 +1,5 @@
 //! Lockdown windows: recurring periods of local wall-clock time during which an instance
-//! stays locked down (the first part of issue #11; not yet read from the policy).
+//! stays locked down (policy `lockdownWindows`, top level and per instance).
 //!
 //! `{"days": ["Mon","Tue"], "from": "20:00", "to": "07:00", "timeZone": "Europe/Berlin"}`
 //! — `days` optional (every day), `timeZone` an IANA name (default `UTC`).
@@ -43,7 +43,7 @@ const DAY_NAMES: [(&str, Weekday); 7] = [
 pub const MAX_WINDOWS: usize = 50;
 
 /// One recurring lockdown window, validated.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     /// Which weekdays a window may *start* on; indexed Monday = 0.
     days: [bool; 7],

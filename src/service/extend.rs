@@ -5,6 +5,7 @@
 use super::Ctx;
 use super::context::named_grant;
 use super::failure::{Failure, refused};
+use super::lockdown::{cap_at_next_window, refuse_while_locked};
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
 use crate::command::{ActionName, ExtendRequest};
@@ -23,6 +24,9 @@ pub async fn extend<L: Lightsail, C: Clock>(
     let (_, ledger) = ctx.read_managed(name).await?;
     let grant = named_grant(&ledger, id, name)?;
     let now = ctx.now();
+    // Before the expiry check: inside a window, when access is possible again is the
+    // useful answer.
+    refuse_while_locked(ctx.policy(), name, now)?;
     if !grant.is_active(now) {
         return Err(Rejection::new(
             Code::GrantExpired,
@@ -33,9 +37,10 @@ pub async fn extend<L: Lightsail, C: Clock>(
         )
         .into());
     }
-    let expires_at = ctx
+    let mut expires_at = ctx
         .policy()
         .decide_extend(name, grant, request.duration, now)?;
+    let capped_by = cap_at_next_window(ctx.policy(), name, now, &mut expires_at);
     let extended = Grant {
         expires_at,
         ..grant.clone()
@@ -66,5 +71,6 @@ pub async fn extend<L: Lightsail, C: Clock>(
         request_id: id.to_string(),
         instance_name: name.to_string(),
         expires_at,
+        capped_by,
     })
 }

@@ -11,6 +11,7 @@ use futures::future::try_join_all;
 
 use super::Ctx;
 use super::failure::{Failure, refused};
+use super::lockdown::{cap_at_next_window, refuse_while_locked};
 use super::reconcile::baseline_in_force;
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
@@ -27,8 +28,11 @@ pub async fn grant<L: Lightsail, C: Clock>(
 ) -> Result<Outcome, Failure> {
     let name = request.instance_name.as_str();
     let now = ctx.now();
-    let grant = ctx.policy().decide_grant(request, ctx.request_id, now)?;
+    let mut grant = ctx.policy().decide_grant(request, ctx.request_id, now)?;
     let (instance, ledger) = ctx.read_managed(name).await?;
+    // Before the redelivery check too: a redelivery must not re-open during a window.
+    refuse_while_locked(ctx.policy(), name, now)?;
+    let capped_by = cap_at_next_window(ctx.policy(), name, now, &mut grant.expires_at);
     let actual = RuleSet::from_rules(&instance.ports);
 
     if let Some(existing) = ledger.grant(ctx.request_id) {
@@ -60,6 +64,7 @@ pub async fn grant<L: Lightsail, C: Clock>(
         expires_at: grant.expires_at,
         opened: rules,
         duplicate: false,
+        capped_by,
     })
 }
 
@@ -154,6 +159,7 @@ async fn redelivered<L: Lightsail, C: Clock>(
         expires_at: existing.expires_at,
         opened: missing,
         duplicate: true,
+        capped_by: None,
     })
 }
 

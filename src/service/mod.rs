@@ -15,6 +15,7 @@ mod extend;
 mod failure;
 mod grant;
 mod inventory;
+mod lockdown;
 mod reconcile;
 mod revoke;
 mod status;

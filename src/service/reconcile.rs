@@ -86,6 +86,9 @@ pub struct Plan {
     pub drift: bool,
     pub baseline: RuleSet,
     pub baseline_origin: BaselineOrigin,
+    /// A lockdown window is in force: it sets the firewall, and no grant is re-opened
+    /// after the Put (any that raced this reconcile was capped at the window's start).
+    pub in_window: bool,
 }
 
 impl Plan {
@@ -119,7 +122,12 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let actual = RuleSet::from_rules(&instance.ports);
     let (baseline, baseline_origin) = baseline_in_force(policy, name, &ledger, &actual);
 
+    // A lockdown window in force ends every grant, whatever the command: grants active
+    // when it starts end at its first reconcile (a revoke in a window ends them all).
+    let window = policy.window_in_force(name, now);
+    let locked = ending == Ending::Lockdown || window.is_some();
     let targeted = |g: &Grant| match ending {
+        _ if window.is_some() => true,
         Ending::Expired => false,
         Ending::Revoke(None) | Ending::Lockdown => true,
         Ending::Revoke(Some(id)) => g.request_id == id,
@@ -136,9 +144,10 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // is open that no staying grant and no baseline explains gets closed (drift, a lost
     // untag, a hand-opened port). A lockdown swaps the baseline for its own rules but
     // keeps no grant.
-    let mut desired = match ending {
-        Ending::Lockdown => policy.lockdown_rules(name).unwrap_or(&baseline).clone(),
-        _ => baseline.clone(),
+    let lockdown_rules = policy.lockdown_rules(name);
+    let mut desired = match locked {
+        true => lockdown_rules.unwrap_or(&baseline).clone(),
+        false => baseline.clone(),
     };
     for grant in ledger.grants.iter().filter(staying) {
         desired.union(&grant.rules());
@@ -182,8 +191,20 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // The captured baseline goes with the last grant tag (the live firewall is the
     // baseline again once no grant is left). A recovered one is written back while grants
     // remain, so the next reconcile does not have to guess again.
+    //
+    // While a window puts declared lockdown rules in place of a baseline that is only
+    // live or captured, the baseline is kept in tags (captured now if need be): after
+    // the window the live firewall is the lockdown's, and only the tags know what to
+    // restore.
+    let window_replaces_baseline = window.is_some()
+        && baseline_origin != BaselineOrigin::Declared
+        && lockdown_rules.is_some_and(|rules| rules != &baseline);
     let grants_left = ledger.grants.len() - removed.len();
-    if grants_left == 0 {
+    if window_replaces_baseline {
+        if ledger.baseline.is_none() {
+            retag.extend(encode_baseline(&baseline).unwrap_or_default());
+        }
+    } else if grants_left == 0 {
         untag.extend(ledger.baseline_keys.iter().cloned());
     } else if baseline_origin == BaselineOrigin::Recovered {
         retag.extend(encode_baseline(&baseline).unwrap_or_default());
@@ -194,12 +215,15 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         diff,
         untag,
         retag,
-        drift: actual != explained,
+        // A firewall that is exactly the instance's declared lockdown rules was set by a
+        // lockdown (a window or a command): restoring the baseline after it is not drift.
+        drift: actual != explained && lockdown_rules != Some(&actual),
         ended,
         expired,
         removed,
         baseline,
         baseline_origin,
+        in_window: window.is_some(),
     }
 }
 
@@ -231,7 +255,7 @@ pub async fn apply(
     let ended: BTreeSet<&str> = plan.ended.iter().map(|g| g.request_id.as_str()).collect();
     let survivors: Vec<&Grant> = ledger
         .active(now)
-        .filter(|g| !ended.contains(g.request_id.as_str()))
+        .filter(|g| !plan.in_window && !ended.contains(g.request_id.as_str()))
         .collect();
     let mut reopened = 0;
     for grant in &survivors {

@@ -12,7 +12,7 @@ use crate::command::StatusRequest;
 use crate::firewall::RuleSet;
 use crate::ledger::Ledger;
 use crate::lightsail::{Instance, Lightsail};
-use crate::outcome::{GrantView, InstanceStatus, Outcome};
+use crate::outcome::{GrantView, InstanceStatus, LockdownSource, LockdownView, Outcome};
 
 pub async fn status<L: Lightsail, C: Clock>(
     ctx: &Ctx<'_, L, C>,
@@ -32,6 +32,20 @@ pub async fn status<L: Lightsail, C: Clock>(
             baseline_origin: origin,
             baseline: baseline.to_rules(),
             firewall: actual.to_rules(),
+            lockdown: ctx
+                .policy()
+                .window_in_force(&instance.name, now)
+                .map(|locked| LockdownView {
+                    source: LockdownSource::Window,
+                    since: locked.occurrence.start,
+                    until: Some(locked.occurrence.end),
+                    requester: None,
+                    reason: Some(locked.window.describe()),
+                }),
+            next_lockdown: ctx
+                .policy()
+                .next_window(&instance.name, now)
+                .map(|(_, start)| start),
         }
     };
     if let Some(name) = &request.instance_name {

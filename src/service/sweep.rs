@@ -115,7 +115,8 @@ fn summarize<L: Lightsail, C: Clock>(
     plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
     let (action, verdict) = match ending {
         Ending::Lockdown => (ActionName::Lockdown, Verdict::Lockdown),
-        _ => (ActionName::Sweep, Verdict::Revoked),
+        // A sweep ends grants early only inside a lockdown window.
+        _ => (ActionName::Sweep, Verdict::Lockdown),
     };
     if ctx.dry_run {
         return Ok(Outcome::Plan {
@@ -129,7 +130,6 @@ fn summarize<L: Lightsail, C: Clock>(
         });
     }
     for plan in &plans {
-        // A sweep ends no grant early (`ended` is empty), so `verdict` is only a lockdown's.
         let ended = plan.ended.iter().map(|g| (g, verdict));
         let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
         let removed = plan.removed.iter().map(|g| (g, Verdict::Removed));
