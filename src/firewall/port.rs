@@ -55,9 +55,10 @@ impl FromStr for Protocol {
         let shown: String = s.chars().take(20).collect();
         let more = if s.chars().count() > 20 { "…" } else { "" };
         let names: Vec<&str> = all.iter().map(|p| p.as_str()).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
         Err(format!(
-            "unknown protocol {shown:?}{more} (expected one of {})",
-            names.join(", ")
+            "unknown protocol {shown:?}{more} (expected {} or {last})",
+            rest.join(", ")
         ))
     }
 }
@@ -138,5 +139,17 @@ mod tests {
         let ping = PortRange::new(Protocol::Icmp, 8, -1);
         assert!(ping.within(&PortRange::new(Protocol::Icmp, -1, -1)));
         assert!(!PortRange::new(Protocol::Icmp, -1, -1).within(&ping));
+    }
+
+    #[test]
+    fn protocols_parse_case_insensitively_and_list_every_name_when_unknown() {
+        assert_eq!("TCP".parse::<Protocol>(), Ok(Protocol::Tcp));
+        assert_eq!("icmpv6".parse::<Protocol>(), Ok(Protocol::Icmpv6));
+        assert_eq!(Protocol::All.to_string(), "all");
+        let err = "sctp".parse::<Protocol>().unwrap_err();
+        assert_eq!(
+            err,
+            "unknown protocol \"sctp\" (expected tcp, udp, icmp, icmpv6 or all)"
+        );
     }
 }
