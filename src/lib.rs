@@ -18,7 +18,7 @@
 //! | core | [`command`] | the input language: one file per action, strict parsing |
 //! | core | [`strict_json`] | JSON that refuses duplicate keys |
 //! | core | [`envelope`] | a Lambda payload (direct, EventBridge, SQS) as deliveries of commands |
-//! | core | [`policy`] | what may be opened: types, loading and validation, decisions |
+//! | core | [`policy`] | what may be opened: types, loading and validation, decisions, lockdown windows |
 //! | core | [`outcome`] | the JSON a command answers with |
 //! | shell | [`audit`] | one structured log line per decision |
 //! | shell | [`lightsail`] | the `Lightsail` trait, the AWS SDK adapter, the trust store, the simulator |
