@@ -141,6 +141,7 @@ fn grant(g: &mut Gen, i: usize, j: usize) -> Grant {
         requester: "alice@example.com".to_string(),
         ports: vec![PortRange::new(Protocol::Tcp, 22, 22)],
         sources,
+        break_glass: false,
     }
 }
 

@@ -14,9 +14,11 @@ use crate::rejection::Rejection;
 
 /// The `decision` field: what happened to a grant or a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
-#[strum(serialize_all = "lowercase")]
+#[strum(serialize_all = "camelCase")]
 pub enum Verdict {
     Granted,
+    /// Granted during a lockdown to a `breakGlassRequesters` member.
+    BreakGlass,
     Rejected,
     Revoked,
     Extended,
@@ -26,6 +28,10 @@ pub enum Verdict {
     Removed,
     /// A lockdown ended the grant early.
     Lockdown,
+    /// A `lockdown` command was recorded on an instance.
+    Locked,
+    /// A lockdown by command was lifted: by `unlock`, or by a sweep after its end.
+    Unlocked,
 }
 
 /// What was decided about one grant or one instance.
@@ -75,6 +81,26 @@ impl<'a> Decision<'a> {
             expires_at: None,
             reason: Some(rejection.code.as_str()),
             justification: Some(&rejection.message),
+        }
+    }
+
+    /// A decision about an instance as a whole (a lockdown recorded or lifted).
+    pub fn instance(
+        decision: Verdict,
+        request_id: &'a str,
+        requester: Option<&'a str>,
+        instance: &'a str,
+    ) -> Self {
+        Decision {
+            decision,
+            request_id,
+            requester,
+            instance: Some(instance),
+            ports: &[],
+            sources: None,
+            expires_at: None,
+            reason: None,
+            justification: None,
         }
     }
 

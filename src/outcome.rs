@@ -68,7 +68,18 @@ pub enum Outcome {
     LockedDown {
         instances: usize,
         ended: usize,
+        /// When the lockdown ends by itself, or `null`: it holds until `unlock`.
+        #[serde(serialize_with = "serialize_optional_second")]
+        until: Option<Timestamp>,
         api_calls: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<InstanceFailure>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Unlocked {
+        instances: usize,
+        api_calls: usize,
+        /// Instances left locked: inside a lockdown window (`LockedDown`), or refused.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         failed: Vec<InstanceFailure>,
     },
@@ -184,6 +195,8 @@ pub struct InstanceStatus {
 pub enum LockdownSource {
     /// A policy `lockdownWindows` entry.
     Window,
+    /// A `lockdown` command, recorded in the instance's `jit:lockdown` tag.
+    Command,
 }
 
 /// A lockdown in force on an instance, as `status` shows it.
@@ -195,8 +208,10 @@ pub struct LockdownView {
     pub since: Timestamp,
     #[serde(serialize_with = "serialize_optional_second")]
     pub until: Option<Timestamp>,
+    /// Who sent the `lockdown` command (`null` for a window).
     pub requester: Option<String>,
-    /// For a window, the window as it reads (`every day 20:00-07:00 Europe/Berlin`).
+    /// For a window, the window as it reads (`every day 20:00-07:00 Europe/Berlin`); for
+    /// a command, its `reason`.
     pub reason: Option<String>,
 }
 
@@ -212,6 +227,9 @@ pub struct GrantView {
     pub active: bool,
     pub ports: Vec<PortRange>,
     pub sources: Sources,
+    /// Given during a lockdown to a break-glass requester (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
 
 impl GrantView {
@@ -224,6 +242,7 @@ impl GrantView {
             active: grant.is_active(now),
             ports: grant.ports.clone(),
             sources: grant.sources.clone(),
+            break_glass: grant.break_glass,
         }
     }
 }

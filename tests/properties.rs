@@ -71,15 +71,19 @@ fn grant() -> impl Strategy<Value = Grant> {
         sources(),
         1_700_000_000i64..1_900_000_000,
         1i64..86_400,
+        any::<bool>(),
     )
-        .prop_map(|(request_id, requester, ports, sources, at, secs)| Grant {
-            request_id,
-            granted_at: Timestamp::from_second(at).unwrap(),
-            expires_at: Timestamp::from_second(at + secs).unwrap(),
-            requester,
-            ports,
-            sources,
-        })
+        .prop_map(
+            |(request_id, requester, ports, sources, at, secs, break_glass)| Grant {
+                request_id,
+                granted_at: Timestamp::from_second(at).unwrap(),
+                expires_at: Timestamp::from_second(at + secs).unwrap(),
+                requester,
+                ports,
+                sources,
+                break_glass,
+            },
+        )
 }
 
 fn rule_set() -> impl Strategy<Value = RuleSet> {
@@ -244,7 +248,7 @@ proptest! {
         let desired = first.put.as_ref().map(RuleSet::from_rules).unwrap_or_else(|| RuleSet::from_rules(&instance.ports));
         let sim = Sim::new([instance]);
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(lightsail_jit::service::apply(&sim, &first, now)).unwrap();
+        runtime.block_on(lightsail_jit::service::apply(&sim, &policy, &first, now)).unwrap();
         prop_assert_eq!(sim.firewall("web-1"), desired);
         let again = plan(&policy, &sim.instance("web-1").unwrap(), Ending::Expired, now);
         prop_assert!(!again.writes(), "a second reconcile has nothing to do: {:?}", again);

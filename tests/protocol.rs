@@ -334,8 +334,17 @@ async fn an_instance_without_the_opt_in_tag_is_rejected_and_never_touched() {
     let out = ok(&w, eves.json()).await;
     assert_eq!(out["error"]["code"], "InstanceNotManaged");
     ok(&w, sweep()).await;
-    ok(&w, json!({"action": "lockdown"})).await;
-    assert_no_write(&w.lightsail, "grant, sweep and lockdown beside legacy-1");
+    assert_no_write(&w.lightsail, "grant and sweep beside legacy-1");
+    let out = ok(&w, json!({"action": "lockdown"})).await;
+    assert_eq!(out["instances"], 2, "the managed ones: {out}");
+    assert_eq!(
+        writes_seen_on(&w.lightsail, "legacy-1"),
+        vec![],
+        "a lockdown of everything records itself on managed instances only"
+    );
+    ok(&w, json!({"action": "unlock", "requester": "ops"})).await;
+    assert_eq!(writes_seen_on(&w.lightsail, "legacy-1"), vec![]);
+    w.lightsail.clear_calls();
     let out = ok(
         &w,
         json!({"action": "sweep", "instanceNames": ["legacy-1"]}),

@@ -60,6 +60,7 @@ fn grant(request_id: &str, requester: &str, sources: Sources) -> Grant {
             PortRange::new(Protocol::Udp, 60000, 61000),
         ],
         sources,
+        break_glass: false,
     }
 }
 

@@ -14,12 +14,14 @@ mod extend;
 mod fields;
 mod grant;
 mod grant_id;
+mod lockdown;
 mod ports;
 mod revoke;
 mod sources;
 mod status;
 mod sweep;
 mod targeted;
+mod unlock;
 mod validate;
 
 use serde_json::Value;
@@ -29,12 +31,14 @@ pub use extend::ExtendRequest;
 pub use fields::printable;
 pub use grant::GrantRequest;
 pub use grant_id::GrantId;
+pub use lockdown::{LockdownEnd, LockdownRequest};
 pub use ports::{checked as checked_port, parse_port, parse_shorthand};
 pub use revoke::RevokeRequest;
 pub use sources::RequestedSources;
 pub use status::StatusRequest;
 pub use sweep::Selection;
 pub use targeted::Targeted;
+pub use unlock::UnlockRequest;
 pub use validate::{
     MAX_REASON, MAX_REQUEST_ID, MAX_REQUESTER, validate_instance_name, validate_reason,
     validate_request_id, validate_requester,
@@ -45,7 +49,7 @@ use fields::Fields;
 
 /// Most items accepted in one list field; a bot sending thousands is broken or hostile.
 pub const MAX_LIST_ITEMS: usize = 20;
-/// Most instances one sweep, lockdown or status names explicitly.
+/// Most instances one sweep, lockdown, unlock or status names explicitly.
 pub const MAX_INSTANCE_NAMES: usize = 100;
 
 /// A parsed command.
@@ -78,7 +82,8 @@ pub enum Action {
     Revoke(RevokeRequest),
     Extend(ExtendRequest),
     Sweep(Selection),
-    Lockdown(Selection),
+    Lockdown(LockdownRequest),
+    Unlock(UnlockRequest),
     Status(StatusRequest),
 }
 
@@ -95,7 +100,7 @@ impl Action {
             Action::Revoke(r) => Some(&r.target.instance_name),
             Action::Extend(e) => Some(&e.target.instance_name),
             Action::Status(s) => s.instance_name.as_deref(),
-            Action::Sweep(_) | Action::Lockdown(_) => None,
+            Action::Sweep(_) | Action::Lockdown(_) | Action::Unlock(_) => None,
         }
     }
 }
@@ -116,7 +121,8 @@ impl Command {
             Ok(ActionName::Revoke) => Action::Revoke(RevokeRequest::parse(&mut f, grant())?),
             Ok(ActionName::Extend) => Action::Extend(ExtendRequest::parse(&mut f, grant())?),
             Ok(ActionName::Sweep) => Action::Sweep(Selection::parse(&mut f, false)?),
-            Ok(ActionName::Lockdown) => Action::Lockdown(Selection::parse(&mut f, true)?),
+            Ok(ActionName::Lockdown) => Action::Lockdown(LockdownRequest::parse(&mut f)?),
+            Ok(ActionName::Unlock) => Action::Unlock(UnlockRequest::parse(&mut f)?),
             Ok(ActionName::Status) => Action::Status(StatusRequest::parse(&mut f)?),
             Err(_) => return Err(unknown_action(name)),
         };

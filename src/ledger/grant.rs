@@ -1,5 +1,10 @@
 //! A grant and its tag: `jit:grant:<requestId>` =
 //! `v1 <grantedAt> <expiresAt> <ports> <sources> <requester>`.
+//!
+//! A break-glass grant (given during a lockdown, kept open by it) writes
+//! `v1-breakglass` instead of `v1`: the kind is part of the record, so a sweep never
+//! has to guess it from the times, and an operator reads it in the console. A reader
+//! that knows only `v1` treats it as broken and closes it: the safe direction.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -21,7 +26,12 @@ pub struct Grant {
     pub requester: String,
     pub ports: Vec<PortRange>,
     pub sources: Sources,
+    /// Given during a lockdown to a `breakGlassRequesters` member: lockdowns keep it open.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
+
+const BREAK_GLASS_VERSION: &str = "v1-breakglass";
 
 impl Grant {
     pub fn tag_key(&self) -> String {
@@ -53,8 +63,12 @@ pub fn encode_grant(grant: &Grant) -> Result<Tag, EncodeError> {
     }
     let ports: Vec<String> = grant.ports.iter().map(|p| encode_range(*p)).collect();
     let sources = encode_sources(&grant.sources)?;
+    let version = match grant.break_glass {
+        true => BREAK_GLASS_VERSION,
+        false => VERSION,
+    };
     let value = format!(
-        "{VERSION} {} {} {} {} {}",
+        "{version} {} {} {} {} {}",
         grant.granted_at.as_second(),
         grant.expires_at.as_second(),
         ports.join("+"),
@@ -74,9 +88,11 @@ pub fn decode_grant(key: &str, value: &str) -> Option<Grant> {
         return None;
     }
     let mut parts = value.splitn(6, ' ');
-    if parts.next()? != VERSION {
-        return None;
-    }
+    let break_glass = match parts.next()? {
+        VERSION => false,
+        BREAK_GLASS_VERSION => true,
+        _ => return None,
+    };
     let granted_at = Timestamp::from_second(parts.next()?.parse().ok()?).ok()?;
     let expires_at = Timestamp::from_second(parts.next()?.parse().ok()?).ok()?;
     let ports = parts
@@ -96,5 +112,6 @@ pub fn decode_grant(key: &str, value: &str) -> Option<Grant> {
         requester,
         ports,
         sources,
+        break_glass,
     })
 }

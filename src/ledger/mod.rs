@@ -26,6 +26,7 @@
 mod baseline;
 mod codec;
 mod grant;
+mod lockdown;
 mod tag;
 
 use std::collections::BTreeSet;
@@ -39,6 +40,7 @@ use baseline::decode_baseline_chunk;
 pub use baseline::encode_baseline;
 pub use codec::EncodeError;
 pub use grant::{Grant, decode_grant, encode_grant, grant_key};
+pub use lockdown::{LockdownRecord, decode_lockdown, encode_lockdown};
 pub use tag::{MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, tag_problem};
 
 /// The opt-in tag: an instance carrying it (any value) is managed.
@@ -46,6 +48,8 @@ pub const MANAGED_TAG: &str = "jit:managed";
 pub const GRANT_PREFIX: &str = "jit:grant:";
 pub const BASELINE_KEY: &str = "jit:baseline";
 const BASELINE_CHUNK_PREFIX: &str = "jit:baseline:";
+pub const LOCKDOWN_KEY: &str = "jit:lockdown";
+pub const LOCKDOWN_REASON_KEY: &str = "jit:lockdown:reason";
 const VERSION: &str = "v1";
 
 /// Everything the function keeps on one instance, decoded from its tags.
@@ -58,6 +62,10 @@ pub struct Ledger {
     pub baseline: Option<RuleSet>,
     /// Every `jit:baseline*` key present, to remove when the last grant ends.
     pub baseline_keys: Vec<String>,
+    /// The lockdown by command recorded on the instance, in force or not.
+    pub lockdown: Option<LockdownRecord>,
+    /// Every `jit:lockdown*` key present, to remove when the lockdown ends.
+    pub lockdown_keys: Vec<String>,
     /// `jit:` tags that do not decode: removed by the next reconcile.
     pub broken_keys: Vec<String>,
     /// All tags on the instance, the user's included (Lightsail allows 50).
@@ -74,6 +82,8 @@ impl Ledger {
         };
         let mut header: Option<usize> = None;
         let mut chunks: Vec<(usize, &str)> = Vec::new();
+        let mut lockdown: Option<&str> = None;
+        let mut lockdown_reason: Option<&str> = None;
         for tag in tags {
             let value = tag.value.as_deref().unwrap_or("");
             if tag.key == MANAGED_TAG {
@@ -85,6 +95,12 @@ impl Ledger {
                     Some(grant) => ledger.grants.push(grant),
                     None => ledger.broken_keys.push(tag.key.clone()),
                 }
+            } else if tag.key == LOCKDOWN_KEY {
+                ledger.lockdown_keys.push(tag.key.clone());
+                lockdown = Some(value);
+            } else if tag.key == LOCKDOWN_REASON_KEY {
+                ledger.lockdown_keys.push(tag.key.clone());
+                lockdown_reason = Some(value);
             } else if tag.key == BASELINE_KEY {
                 // Every baseline key is remembered, decodable or not, so the last grant's
                 // end removes all of them and no stale chunk survives into a later capture.
@@ -103,6 +119,11 @@ impl Ledger {
         ledger
             .grants
             .sort_by(|a, b| a.request_id.cmp(&b.request_id));
+        // Fail closed: a lockdown tag that does not decode still holds the instance.
+        ledger.lockdown = lockdown.map(|value| {
+            decode_lockdown(value, lockdown_reason)
+                .unwrap_or_else(|| LockdownRecord::unreadable(Timestamp::UNIX_EPOCH))
+        });
         // The baseline counts only when the header's chunk count matches exactly the
         // chunks present (1..=count, none twice) and every chunk decodes: a half-written
         // or half-removed baseline would restore a firewall nobody had. Without one, the
@@ -151,6 +172,7 @@ mod tests {
                 PortRange::new(Protocol::Icmp, 8, -1),
             ],
             sources,
+            break_glass: false,
         }
     }
 

@@ -83,6 +83,7 @@ impl Policy {
             requester,
             ports,
             sources,
+            break_glass: false,
         })
     }
 

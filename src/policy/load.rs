@@ -17,7 +17,7 @@ use super::window::{MAX_WINDOWS, Window};
 use super::{InstancePolicy, Limits, Policy, PolicyError};
 use crate::command::{
     checked_port, human_duration, parse_duration_text, parse_port, parse_shorthand,
-    validate_instance_name,
+    validate_instance_name, validate_requester,
 };
 use crate::firewall::{PortRange, PortRule, RuleSet};
 
@@ -39,6 +39,8 @@ struct RawPolicy {
     instances: Option<BTreeMap<String, RawInstance>>,
     sweep_concurrency: Option<usize>,
     lockdown_windows: Option<Vec<Value>>,
+    break_glass_requesters: Option<Vec<String>>,
+    break_glass_max_duration: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +124,22 @@ impl Policy {
             instances.insert(name, instance);
         }
         let lockdown_windows = windows(raw.lockdown_windows.as_deref(), "lockdownWindows")?;
+        let mut break_glass_requesters = Vec::new();
+        for (i, who) in raw
+            .break_glass_requesters
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let who = validate_requester(who)
+                .map_err(|r| PolicyError(format!("breakGlassRequesters[{i}]: {}", r.message)))?;
+            break_glass_requesters.push(who);
+        }
+        let break_glass_max_duration = duration_or(
+            raw.break_glass_max_duration.as_ref(),
+            "breakGlassMaxDuration",
+            3600,
+        )?;
         let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
         if !(1..=64).contains(&sweep_concurrency) {
             return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
@@ -139,6 +157,8 @@ impl Policy {
             instances,
             sweep_concurrency,
             lockdown_windows,
+            break_glass_requesters,
+            break_glass_max_duration,
         })
     }
 }

@@ -63,6 +63,10 @@ pub struct Policy {
     pub sweep_concurrency: usize,
     /// `lockdownWindows`: in force on every managed instance.
     pub lockdown_windows: Vec<Window>,
+    /// `breakGlassRequesters`: who may still be granted access during a lockdown.
+    pub break_glass_requesters: Vec<String>,
+    /// `breakGlassMaxDuration`: the longest a break-glass grant lasts (default 1h).
+    pub break_glass_max_duration: Duration,
 }
 
 /// A lockdown window in force on an instance now: which window, and this occurrence.
@@ -127,6 +131,10 @@ impl Policy {
         self.windows(instance)
             .filter_map(|window| window.next_start(now).map(|start| (window, start)))
             .min_by_key(|(_, start)| *start)
+    }
+
+    pub fn may_break_glass(&self, requester: &str) -> bool {
+        self.break_glass_requesters.iter().any(|r| r == requester)
     }
 
     /// `widestIpv4Prefix` or `widestIpv6Prefix`: the shortest prefix a source may have.

@@ -5,7 +5,7 @@
 use super::Ctx;
 use super::context::named_grant;
 use super::failure::{Failure, refused};
-use super::lockdown::{cap_at_next_window, refuse_while_locked};
+use super::locked::{cap_at_next_window, in_force, refusal};
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
 use crate::command::{ActionName, ExtendRequest};
@@ -24,9 +24,11 @@ pub async fn extend<L: Lightsail, C: Clock>(
     let (_, ledger) = ctx.read_managed(name).await?;
     let grant = named_grant(&ledger, id, name)?;
     let now = ctx.now();
-    // Before the expiry check: inside a window, when access is possible again is the
-    // useful answer.
-    refuse_while_locked(ctx.policy(), name, now)?;
+    // Before the expiry check: inside a lockdown, when access is possible again is the
+    // useful answer. Break-glass grants are not extended either: ask for a new one.
+    if let Some(lockdown) = in_force(ctx.policy(), name, &ledger, now) {
+        return Err(refusal(name, &lockdown).into());
+    }
     if !grant.is_active(now) {
         return Err(Rejection::new(
             Code::GrantExpired,

@@ -1,5 +1,7 @@
 //! `grant`: validate → read instance → (capture baseline) → write the grant tag → open.
 //!
+//! During a lockdown only a break-glass requester is granted (`service::locked`).
+//!
 //! The tag is written before any port opens, so a port is never open without a record
 //! that a sweep will close. Opening is additive (`OpenInstancePublicPorts`), which is
 //! safe beside concurrent grants and sweeps. A redelivered request finds its own tag and
@@ -11,7 +13,7 @@ use futures::future::try_join_all;
 
 use super::Ctx;
 use super::failure::{Failure, refused};
-use super::lockdown::{cap_at_next_window, refuse_while_locked};
+use super::locked::{break_glass, cap_at_next_window, in_force};
 use super::reconcile::baseline_in_force;
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
@@ -30,9 +32,12 @@ pub async fn grant<L: Lightsail, C: Clock>(
     let now = ctx.now();
     let mut grant = ctx.policy().decide_grant(request, ctx.request_id, now)?;
     let (instance, ledger) = ctx.read_managed(name).await?;
-    // Before the redelivery check too: a redelivery must not re-open during a window.
-    refuse_while_locked(ctx.policy(), name, now)?;
-    let capped_by = cap_at_next_window(ctx.policy(), name, now, &mut grant.expires_at);
+    // Before the redelivery check too: a redelivery must not re-open during a lockdown
+    // (unless it is the same break-glass request again).
+    let capped_by = match in_force(ctx.policy(), name, &ledger, now) {
+        Some(lockdown) => break_glass(ctx.policy(), request, &lockdown, &mut grant)?,
+        None => cap_at_next_window(ctx.policy(), name, now, &mut grant.expires_at),
+    };
     let actual = RuleSet::from_rules(&instance.ports);
 
     if let Some(existing) = ledger.grant(ctx.request_id) {
@@ -53,9 +58,13 @@ pub async fn grant<L: Lightsail, C: Clock>(
     open_all(&ctx.ls, name, &rules)
         .await
         .map_err(refused(name))?;
+    let verdict = match grant.break_glass {
+        true => Verdict::BreakGlass,
+        false => Verdict::Granted,
+    };
     Decision {
         justification: request.reason.as_deref(),
-        ..Decision::about(Verdict::Granted, &grant, name)
+        ..Decision::about(verdict, &grant, name)
     }
     .log();
     Ok(Outcome::Granted {

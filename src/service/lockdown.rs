@@ -1,49 +1,50 @@
-//! Lockdown windows as the use cases meet them: while a window is in force on an
-//! instance no new access is given, and access given before a window never reaches into
-//! it. The sweep's side (closing what a window must close) is in `reconcile::plan`.
+//! `lockdown`: record a lockdown on every selected instance and hold its lockdown rules
+//! (default: the baseline). Every grant but break-glass ones ends now.
 //!
-//! A grant or extension that would run past the next window start is *accepted and
-//! capped* at that start, rather than refused: the requester gets the access they can
-//! have, and the answer says so (`cappedBy` names the window, `expiresAt` is its start),
-//! so nothing ends silently.
+//! The record (`jit:lockdown`, see `ledger::lockdown`) is what makes it hold: each later
+//! sweep keeps the lockdown rules, each grant is refused, until its `until` passes or an
+//! `unlock` lifts it. A redelivered command (same `requestId`) finds its record and
+//! changes nothing, so a retried timed lockdown does not move its end.
 
-use jiff::Timestamp;
-
-use crate::clock::rfc3339;
-use crate::policy::Policy;
+use super::Ctx;
+use super::failure::Failure;
+use super::reconcile::Ending;
+use super::sweep::sweep;
+use crate::clock::{Clock, later, rfc3339};
+use crate::command::{LockdownEnd, LockdownRequest};
+use crate::ledger::LockdownRecord;
+use crate::lightsail::Lightsail;
+use crate::outcome::Outcome;
 use crate::rejection::{Code, Rejection};
 
-/// `LockedDown` when a window is in force on `instance` at `now`.
-pub fn refuse_while_locked(
-    policy: &Policy,
-    instance: &str,
-    now: Timestamp,
-) -> Result<(), Rejection> {
-    match policy.window_in_force(instance, now) {
-        None => Ok(()),
-        Some(locked) => Err(Rejection::new(
-            Code::LockedDown,
-            format!(
-                "{instance} is locked down by the lockdown window {} until {}; no grant or extension until then",
-                locked.window.describe(),
-                rfc3339(locked.occurrence.end)
-            ),
-        )),
-    }
-}
-
-/// Cap `expires_at` at the next window start on `instance`; the window, as it reads,
-/// when it did.
-pub fn cap_at_next_window(
-    policy: &Policy,
-    instance: &str,
-    now: Timestamp,
-    expires_at: &mut Timestamp,
-) -> Option<String> {
-    let (window, start) = policy.next_window(instance, now)?;
-    if start >= *expires_at {
-        return None;
-    }
-    *expires_at = start;
-    Some(format!("lockdown window {}", window.describe()))
+pub async fn lockdown<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    request: &LockdownRequest,
+) -> Result<Outcome, Failure> {
+    let now = ctx.now();
+    let until = match request.end {
+        LockdownEnd::Unlock => None,
+        LockdownEnd::After(duration) => Some(later(now, duration)),
+        LockdownEnd::At(until) if until > now => Some(until),
+        LockdownEnd::At(until) => {
+            return Err(Rejection::new(
+                Code::InvalidField,
+                format!(
+                    "`until` {} is not in the future (now is {})",
+                    rfc3339(until),
+                    rfc3339(now)
+                ),
+            )
+            .into());
+        }
+    };
+    let selection = &request.selection;
+    let record = LockdownRecord {
+        request_id: ctx.request_id.to_string(),
+        since: now,
+        until,
+        requester: selection.requester.clone(),
+        reason: selection.reason.clone(),
+    };
+    sweep(ctx, selection, Ending::Lockdown(&record)).await
 }

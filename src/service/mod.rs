@@ -1,5 +1,5 @@
-//! The use cases (docs/DESIGN.md §5): grant, revoke, extend, sweep, lockdown and status,
-//! over the [`Lightsail`] trait with an injected [`Clock`].
+//! The use cases (docs/DESIGN.md §5): grant, revoke, extend, sweep, lockdown, unlock and
+//! status, over the [`Lightsail`] trait with an injected [`Clock`].
 //!
 //! [`App::dispatch`] is the command dispatcher: it builds the command's [`Ctx`], runs
 //! the one use case the action names, and passes the result through the one
@@ -16,10 +16,12 @@ mod failure;
 mod grant;
 mod inventory;
 mod lockdown;
+mod locked;
 mod reconcile;
 mod revoke;
 mod status;
 mod sweep;
+mod unlock;
 
 use crate::clock::Clock;
 use crate::command::{Action, Command};
@@ -65,7 +67,8 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             Action::Revoke(request) => revoke::revoke(&ctx, request).await,
             Action::Extend(request) => extend::extend(&ctx, request).await,
             Action::Sweep(selection) => sweep::sweep(&ctx, selection, Ending::Expired).await,
-            Action::Lockdown(selection) => sweep::sweep(&ctx, selection, Ending::Lockdown).await,
+            Action::Lockdown(request) => lockdown::lockdown(&ctx, request).await,
+            Action::Unlock(request) => unlock::unlock(&ctx, request).await,
             Action::Status(request) => status::status(&ctx, request).await,
         };
         error_policy(result, ctx.request_id, command.action.instance_name())

@@ -17,20 +17,26 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 use crate::firewall::{Diff, PortRule, RuleSet};
-use crate::ledger::{BASELINE_KEY, Grant, Ledger, Tag, encode_baseline, encode_grant};
+use crate::ledger::{
+    BASELINE_KEY, Grant, LOCKDOWN_KEY, Ledger, LockdownRecord, Tag, encode_baseline, encode_grant,
+    encode_lockdown,
+};
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{BaselineOrigin, InstancePlan};
 use crate::policy::Policy;
 
-/// Which grants a reconcile ends, besides those whose time has passed.
+/// What a reconcile does besides closing what has expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending<'a> {
-    /// Sweep: only expired grants end.
+    /// Sweep: only expired grants end (and whatever a lockdown in force ends).
     Expired,
     /// Revoke one grant, or every grant on the instance.
     Revoke(Option<&'a str>),
-    /// Lockdown: every grant ends and the lockdown rules apply.
-    Lockdown,
+    /// Lockdown by command: record it, end every grant but break-glass ones, and hold
+    /// the lockdown rules.
+    Lockdown(&'a LockdownRecord),
+    /// Unlock: lift the lockdown by command; the baseline and break-glass grants return.
+    Unlock,
 }
 
 pub fn baseline_in_force(
@@ -78,6 +84,9 @@ pub struct Plan {
     pub removed: Vec<Grant>,
     pub put: Option<Vec<PortRule>>,
     pub diff: Diff,
+    /// Lockdown tags removed before the Put (an unlock, a lockdown past its end): should
+    /// the Put fail, the next sweep restores the baseline instead of locking again.
+    pub lift: Vec<String>,
     pub untag: Vec<String>,
     /// Tags written first: tombstones of grants ended early (still tracked, expired
     /// now) and a recovered baseline while grants remain.
@@ -86,14 +95,24 @@ pub struct Plan {
     pub drift: bool,
     pub baseline: RuleSet,
     pub baseline_origin: BaselineOrigin,
-    /// A lockdown window is in force: it sets the firewall, and no grant is re-opened
-    /// after the Put (any that raced this reconcile was capped at the window's start).
-    pub in_window: bool,
+    /// A lockdown (a window or a command) is in force after this reconcile: it sets the
+    /// firewall, and only break-glass grants are re-opened after the Put.
+    pub locked: bool,
+    /// The lockdown by command in force after this reconcile.
+    pub lockdown: Option<LockdownRecord>,
 }
 
 impl Plan {
     pub fn writes(&self) -> bool {
-        self.put.is_some() || !self.untag.is_empty() || !self.retag.is_empty()
+        self.put.is_some()
+            || !self.untag.is_empty()
+            || !self.retag.is_empty()
+            || !self.lift.is_empty()
+    }
+
+    /// Whether this reconcile recorded a lockdown.
+    pub fn records_lockdown(&self) -> bool {
+        self.retag.iter().any(|t| t.key == LOCKDOWN_KEY)
     }
 
     pub fn view(&self) -> InstancePlan {
@@ -102,7 +121,7 @@ impl Plan {
             open: Vec::new(),
             put_body: self.put.clone(),
             tags_to_write: self.retag.clone(),
-            tags_to_remove: self.untag.clone(),
+            tags_to_remove: self.lift.iter().chain(&self.untag).cloned().collect(),
             diff: self.diff.clone(),
             ends: ids(&self.ended),
             expired: ids(&self.expired),
@@ -122,15 +141,31 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let actual = RuleSet::from_rules(&instance.ports);
     let (baseline, baseline_origin) = baseline_in_force(policy, name, &ledger, &actual);
 
-    // A lockdown window in force ends every grant, whatever the command: grants active
-    // when it starts end at its first reconcile (a revoke in a window ends them all).
+    // The lockdown by command after this reconcile: the one this command records (the
+    // one already recorded when this is its redelivery), none after an unlock, else the
+    // ledger's while in force.
+    let recorded = ledger.lockdown.as_ref();
+    let command_lockdown = match ending {
+        Ending::Lockdown(record) => Some(
+            recorded
+                .filter(|r| r.request_id == record.request_id)
+                .unwrap_or(record),
+        ),
+        Ending::Unlock => None,
+        _ => recorded,
+    }
+    .filter(|r| r.in_force(now));
+    // A lockdown in force ends every grant but break-glass ones, whatever the command:
+    // grants active when it starts end at its first reconcile.
     let window = policy.window_in_force(name, now);
-    let locked = ending == Ending::Lockdown || window.is_some();
-    let targeted = |g: &Grant| match ending {
-        _ if window.is_some() => true,
-        Ending::Expired => false,
-        Ending::Revoke(None) | Ending::Lockdown => true,
-        Ending::Revoke(Some(id)) => g.request_id == id,
+    let locked = window.is_some() || command_lockdown.is_some();
+    let targeted = |g: &Grant| {
+        (locked && !g.break_glass)
+            || match ending {
+                Ending::Revoke(None) => true,
+                Ending::Revoke(Some(id)) => g.request_id == id,
+                Ending::Expired | Ending::Lockdown(_) | Ending::Unlock => false,
+            }
     };
     let ended: Vec<Grant> = ledger
         .grants
@@ -142,8 +177,8 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
 
     // Desired is computed from the ledger alone, never from the live firewall: whatever
     // is open that no staying grant and no baseline explains gets closed (drift, a lost
-    // untag, a hand-opened port). A lockdown swaps the baseline for its own rules but
-    // keeps no grant.
+    // untag, a hand-opened port). A lockdown swaps the baseline for its own rules and
+    // keeps only break-glass grants.
     let lockdown_rules = policy.lockdown_rules(name);
     let mut desired = match locked {
         true => lockdown_rules.unwrap_or(&baseline).clone(),
@@ -186,21 +221,39 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
             retag.push(tag);
         }
     }
+    // The lockdown record: written first when this command starts one; lifted first when
+    // none is in force any more (an unlock, its end passed, a stray reason tag).
+    let mut lift = Vec::new();
+    match (ending, command_lockdown) {
+        (Ending::Lockdown(record), Some(kept)) if std::ptr::eq(kept, record) => {
+            let tags = encode_lockdown(record).unwrap_or_default();
+            lift.extend(
+                ledger
+                    .lockdown_keys
+                    .iter()
+                    .filter(|k| !tags.iter().any(|t| &t.key == *k))
+                    .cloned(),
+            );
+            retag.extend(tags);
+        }
+        (_, None) => lift.extend(ledger.lockdown_keys.iter().cloned()),
+        _ => {}
+    }
     let mut untag: Vec<String> = removed.iter().map(Grant::tag_key).collect();
     untag.extend(ledger.broken_keys.iter().cloned());
     // The captured baseline goes with the last grant tag (the live firewall is the
     // baseline again once no grant is left). A recovered one is written back while grants
     // remain, so the next reconcile does not have to guess again.
     //
-    // While a window puts declared lockdown rules in place of a baseline that is only
+    // While a lockdown puts declared lockdown rules in place of a baseline that is only
     // live or captured, the baseline is kept in tags (captured now if need be): after
-    // the window the live firewall is the lockdown's, and only the tags know what to
+    // the lockdown the live firewall is the lockdown's, and only the tags know what to
     // restore.
-    let window_replaces_baseline = window.is_some()
+    let lockdown_replaces_baseline = locked
         && baseline_origin != BaselineOrigin::Declared
         && lockdown_rules.is_some_and(|rules| rules != &baseline);
     let grants_left = ledger.grants.len() - removed.len();
-    if window_replaces_baseline {
+    if lockdown_replaces_baseline {
         if ledger.baseline.is_none() {
             retag.extend(encode_baseline(&baseline).unwrap_or_default());
         }
@@ -209,21 +262,31 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     } else if baseline_origin == BaselineOrigin::Recovered {
         retag.extend(encode_baseline(&baseline).unwrap_or_default());
     }
+    // A firewall that is the instance's declared lockdown rules, plus at most what its
+    // grants open, was set by a lockdown (a window or a command, with break-glass
+    // grants): restoring the baseline after it is not drift.
+    let set_by_lockdown = lockdown_rules.is_some_and(|rules| {
+        let mut with_grants = rules.clone();
+        for grant in &ledger.grants {
+            with_grants.union(&grant.rules());
+        }
+        rules.minus(&actual).is_empty() && actual.minus(&with_grants).is_empty()
+    });
     Plan {
         instance_name: name.to_string(),
         put: (actual != desired).then(|| desired.to_rules()),
         diff,
+        lift,
         untag,
         retag,
-        // A firewall that is exactly the instance's declared lockdown rules was set by a
-        // lockdown (a window or a command): restoring the baseline after it is not drift.
-        drift: actual != explained && lockdown_rules != Some(&actual),
+        drift: actual != explained && !set_by_lockdown,
         ended,
         expired,
         removed,
         baseline,
         baseline_origin,
-        in_window: window.is_some(),
+        locked,
+        lockdown: command_lockdown.cloned(),
     }
 }
 
@@ -231,13 +294,18 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
 /// grants that raced this reconcile.
 pub async fn apply(
     ls: &impl Lightsail,
+    policy: &Policy,
     plan: &Plan,
     now: Timestamp,
 ) -> Result<usize, LightsailError> {
     let name = plan.instance_name.as_str();
-    // Tombstones before the Put: a crash in between must not leave an ended grant active.
+    // Tombstones and a lockdown record before the Put: a crash in between must not leave
+    // an ended grant active, or a lockdown unrecorded.
     if !plan.retag.is_empty() {
         ls.tag_resource(name, &plan.retag).await?;
+    }
+    if !plan.lift.is_empty() {
+        ls.untag_resource(name, &plan.lift).await?;
     }
     if let Some(body) = &plan.put {
         ls.put_instance_public_ports(name, body).await?;
@@ -251,11 +319,23 @@ pub async fn apply(
     }
     let fresh = ls.get_instance(name).await?;
     let ledger = Ledger::read(&fresh.tags);
+    // A lockdown or an unlock that raced this reconcile (it wrote its record after our
+    // read): the firewall it asks for is the one to leave, so plan once more from the
+    // fresh read. The next sweep tidies the tags.
+    let fresh_locked = policy.window_in_force(name, now).is_some()
+        || ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now));
+    if fresh_locked != plan.locked {
+        let again = self::plan(policy, &fresh, Ending::Expired, now);
+        if let Some(body) = &again.put {
+            ls.put_instance_public_ports(name, body).await?;
+        }
+        return Ok(0);
+    }
     let actual = RuleSet::from_rules(&fresh.ports);
     let ended: BTreeSet<&str> = plan.ended.iter().map(|g| g.request_id.as_str()).collect();
     let survivors: Vec<&Grant> = ledger
         .active(now)
-        .filter(|g| !plan.in_window && !ended.contains(g.request_id.as_str()))
+        .filter(|g| (!plan.locked || g.break_glass) && !ended.contains(g.request_id.as_str()))
         .collect();
     let mut reopened = 0;
     for grant in &survivors {

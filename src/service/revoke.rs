@@ -42,7 +42,9 @@ pub async fn revoke<L: Lightsail, C: Clock>(
             instances: vec![plan.view()],
         });
     }
-    apply(&ctx.ls, &plan, now).await.map_err(refused(name))?;
+    apply(&ctx.ls, ctx.policy(), &plan, now)
+        .await
+        .map_err(refused(name))?;
     for grant in &plan.ended {
         Decision {
             requester: target.requester.as_deref().or(Some(&grant.requester)),

@@ -6,13 +6,14 @@ use futures::TryStreamExt;
 use super::Ctx;
 use super::failure::{Failure, refused};
 use super::inventory::inventory;
+use super::locked::in_force;
 use super::reconcile::baseline_in_force;
 use crate::clock::Clock;
 use crate::command::StatusRequest;
 use crate::firewall::RuleSet;
 use crate::ledger::Ledger;
 use crate::lightsail::{Instance, Lightsail};
-use crate::outcome::{GrantView, InstanceStatus, LockdownSource, LockdownView, Outcome};
+use crate::outcome::{GrantView, InstanceStatus, Outcome};
 
 pub async fn status<L: Lightsail, C: Clock>(
     ctx: &Ctx<'_, L, C>,
@@ -32,16 +33,7 @@ pub async fn status<L: Lightsail, C: Clock>(
             baseline_origin: origin,
             baseline: baseline.to_rules(),
             firewall: actual.to_rules(),
-            lockdown: ctx
-                .policy()
-                .window_in_force(&instance.name, now)
-                .map(|locked| LockdownView {
-                    source: LockdownSource::Window,
-                    since: locked.occurrence.start,
-                    until: Some(locked.occurrence.end),
-                    requester: None,
-                    reason: Some(locked.window.describe()),
-                }),
+            lockdown: in_force(ctx.policy(), &instance.name, ledger, now).map(|l| l.view()),
             next_lockdown: ctx
                 .policy()
                 .next_window(&instance.name, now)

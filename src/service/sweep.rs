@@ -1,5 +1,5 @@
-//! `sweep` and `lockdown` across instances: the reconcile protocol for every managed
-//! instance (or the named ones), with bounded concurrency.
+//! `sweep`, `lockdown` and `unlock` across instances: the reconcile protocol for every
+//! managed instance (or the named ones), with bounded concurrency.
 //!
 //! An unchanged instance costs nothing beyond its share of the paged read. A transient
 //! failure on one instance does not stop the others; the command then reports a
@@ -11,6 +11,7 @@ use futures::channel::mpsc;
 use super::Ctx;
 use super::failure::{Failure, Transient, rejection};
 use super::inventory::inventory;
+use super::locked::{InForce, unlock_refusal};
 use super::reconcile::{Ending, Plan, apply, plan};
 use crate::audit::{Decision, Verdict};
 use crate::clock::Clock;
@@ -18,7 +19,7 @@ use crate::command::{ActionName, Selection};
 use crate::ledger::Ledger;
 use crate::lightsail::{Lightsail, LightsailError};
 use crate::outcome::{InstanceFailure, Outcome};
-use crate::rejection::Code;
+use crate::rejection::{Code, Rejection};
 
 /// What became of one instance the inventory produced.
 enum Report {
@@ -26,7 +27,10 @@ enum Report {
     Skipped,
     /// Named in the command but not managed: reported, never touched.
     NamedButUnmanaged(String),
-    Done(Plan),
+    Done(Box<Plan>),
+    /// Left as it is, for a reason the command's sender must hear (an unlock inside a
+    /// lockdown window).
+    Refused(String, Rejection),
     Failed(String, LightsailError),
 }
 
@@ -63,12 +67,18 @@ pub async fn sweep<L: Lightsail, C: Clock>(
                     None => Report::Skipped,
                 };
             }
+            if ending == Ending::Unlock
+                && let Some(window) = ctx.policy().window_in_force(&instance.name, now)
+            {
+                let why = unlock_refusal(&instance.name, &InForce::Window(window));
+                return Report::Refused(instance.name.clone(), why);
+            }
             let plan = plan(ctx.policy(), &instance, ending, now);
             if ctx.dry_run {
-                return Report::Done(plan);
+                return Report::Done(Box::new(plan));
             }
-            match apply(ls, &plan, now).await {
-                Ok(_) => Report::Done(plan),
+            match apply(ls, ctx.policy(), &plan, now).await {
+                Ok(_) => Report::Done(Box::new(plan)),
                 Err(err) => Report::Failed(plan.instance_name.clone(), err),
             }
         })
@@ -86,6 +96,7 @@ fn summarize<L: Lightsail, C: Clock>(
 ) -> Result<Outcome, Failure> {
     let mut plans = Vec::new();
     let mut failed = Vec::new();
+    let mut refused = Vec::new();
     let mut transient = None;
     for report in reports {
         match report {
@@ -95,7 +106,8 @@ fn summarize<L: Lightsail, C: Clock>(
                 instance_name: name,
                 code: Code::InstanceNotManaged,
             }),
-            Report::Done(plan) => plans.push(plan),
+            Report::Done(plan) => plans.push(*plan),
+            Report::Refused(name, why) => refused.push((name, why)),
             Report::Failed(name, err) => {
                 tracing::warn!(instance = %name, error = %err, "reconcile failed");
                 if err.is_transient() {
@@ -113,10 +125,24 @@ fn summarize<L: Lightsail, C: Clock>(
         }
     }
     plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
-    let (action, verdict) = match ending {
-        Ending::Lockdown => (ActionName::Lockdown, Verdict::Lockdown),
-        // A sweep ends grants early only inside a lockdown window.
-        _ => (ActionName::Sweep, Verdict::Lockdown),
+    refused.sort_by(|a, b| a.0.cmp(&b.0));
+    // Nothing could be done and every instance was refused (an unlock of instances
+    // inside a window): the command as a whole is refused.
+    if plans.is_empty() && failed.is_empty() && !refused.is_empty() {
+        let message: Vec<String> = refused.into_iter().map(|(_, why)| why.message).collect();
+        return Err(Rejection::new(Code::LockedDown, message.join("; ")).into());
+    }
+    for (name, why) in refused {
+        failed.push(InstanceFailure {
+            instance_name: name,
+            code: why.code,
+            message: why.message,
+        });
+    }
+    let action = match ending {
+        Ending::Lockdown(_) => ActionName::Lockdown,
+        Ending::Unlock => ActionName::Unlock,
+        _ => ActionName::Sweep,
     };
     if ctx.dry_run {
         return Ok(Outcome::Plan {
@@ -130,7 +156,9 @@ fn summarize<L: Lightsail, C: Clock>(
         });
     }
     for plan in &plans {
-        let ended = plan.ended.iter().map(|g| (g, verdict));
+        audit_lockdown(ctx, plan, selection);
+        // Grants end early in a sweep or lockdown only because a lockdown is in force.
+        let ended = plan.ended.iter().map(|g| (g, Verdict::Lockdown));
         let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
         let removed = plan.removed.iter().map(|g| (g, Verdict::Removed));
         for (grant, verdict) in ended.chain(expired).chain(removed) {
@@ -152,9 +180,20 @@ fn summarize<L: Lightsail, C: Clock>(
     let api_calls = ctx.ls.calls();
     let instances = plans.len();
     Ok(match ending {
-        Ending::Lockdown => Outcome::LockedDown {
+        Ending::Lockdown(record) => Outcome::LockedDown {
             instances,
             ended: plans.iter().map(|p| p.ended.len()).sum(),
+            // A redelivery answers the end first recorded, not one counted from now.
+            until: plans
+                .iter()
+                .find_map(|p| p.lockdown.as_ref())
+                .unwrap_or(record)
+                .until,
+            api_calls,
+            failed,
+        },
+        Ending::Unlock => Outcome::Unlocked {
+            instances,
             api_calls,
             failed,
         },
@@ -166,4 +205,30 @@ fn summarize<L: Lightsail, C: Clock>(
             failed,
         },
     })
+}
+
+/// The audit line of a lockdown recorded or lifted on one instance: by this command, or
+/// by a sweep after the lockdown's end.
+fn audit_lockdown<L: Lightsail, C: Clock>(ctx: &Ctx<'_, L, C>, plan: &Plan, selection: &Selection) {
+    let (verdict, reason) = if plan.records_lockdown() {
+        (Verdict::Locked, None)
+    } else if plan.lift.is_empty() {
+        return;
+    } else if selection.requester.is_some() {
+        (Verdict::Unlocked, None)
+    } else {
+        (Verdict::Unlocked, Some("expired"))
+    };
+    Decision {
+        reason,
+        justification: selection.reason.as_deref(),
+        expires_at: plan.lockdown.as_ref().and_then(|l| l.until),
+        ..Decision::instance(
+            verdict,
+            ctx.request_id,
+            selection.requester.as_deref(),
+            &plan.instance_name,
+        )
+    }
+    .log();
 }
