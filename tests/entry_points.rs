@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::lightsail::ErrorKind;
@@ -301,45 +299,22 @@ async fn sqs_record_without_message_id_fails_the_whole_batch() {
     assert!(err.to_string().contains("messageId"), "{err}");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn every_decision_is_one_json_audit_line() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install();
     let w = world();
     ok(&w, grant("g1", "203.0.113.7", 3600)).await;
     ok(&w, grant("g2", "0.0.0.0/0", 3600)).await;
     advance(&w, 3601);
     ok(&w, sweep()).await;
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let audit: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["fields"]["audit"] == true)
-        .collect();
+    let audit = capture.audit();
     let decisions: Vec<&str> = audit
         .iter()
-        .map(|v| v["fields"]["decision"].as_str().unwrap())
+        .map(|v| v["decision"].as_str().unwrap())
         .collect();
     assert_eq!(decisions, vec!["granted", "rejected", "expired", "removed"]);
-    let granted = &audit[0]["fields"];
+    let granted = &audit[0];
     assert_eq!(granted["requestId"], "g1");
     assert_eq!(granted["requester"], "alice");
     assert_eq!(granted["instance"], "web-1");
@@ -347,8 +322,8 @@ async fn every_decision_is_one_json_audit_line() {
     assert_eq!(granted["sources"], "203.0.113.7/32");
     assert_eq!(granted["expiresAt"], "2026-11-23T11:00:00Z");
     assert_eq!(granted["justification"], "test");
-    assert_eq!(audit[1]["fields"]["reason"], "SourceTooWide");
-    assert_eq!(audit[2]["fields"]["reason"], "expired");
+    assert_eq!(audit[1]["reason"], "SourceTooWide");
+    assert_eq!(audit[2]["reason"], "expired");
 }
 
 /// Runs the function binary with `env` and returns its exit status and all its output.

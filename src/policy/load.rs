@@ -357,5 +357,13 @@ mod tests {
                 .contains("instances.web-1.defaultDuration")
         );
         assert!(err("[1]").contains("JSON object"));
+        assert!(
+            err(r#"{"breakGlassRequesters": ["ok", "semi;colon"]}"#)
+                .contains("breakGlassRequesters[1]")
+        );
+        assert!(err(r#"{"breakGlassMaxDuration": "0s"}"#).contains("breakGlassMaxDuration"));
+        let p = Policy::from_json(r#"{"breakGlassRequesters": [" oncall "]}"#).unwrap();
+        assert!(p.may_break_glass("oncall") && !p.may_break_glass("alice"));
+        assert_eq!(p.break_glass_max_duration, Duration::from_secs(3600));
     }
 }

@@ -4,10 +4,13 @@
 //! Lightsail saw", is in [`calls`].
 #![allow(dead_code)]
 
+mod audit;
 mod builders;
 mod calls;
 
 // Re-exported for `use common::*`; a test target that uses none of them is fine.
+#[allow(unused_imports)]
+pub use audit::Capture;
 #[allow(unused_imports)]
 pub use builders::{GrantCommand, InstanceBuilder};
 #[allow(unused_imports)]
