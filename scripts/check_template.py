@@ -37,11 +37,17 @@ LIGHTSAIL_WRITES = LIGHTSAIL_FIREWALL_WRITES | LIGHTSAIL_TAG_WRITES
 LIGHTSAIL_ACTIONS = LIGHTSAIL_READS | LIGHTSAIL_WRITES
 INSTANCE_ARN = "arn:${AWS::Partition}:lightsail:${AWS::Region}:${AWS::AccountId}:Instance/*"
 OPT_IN_TAG = "jit:managed"
-ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*"}
+ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason"}
 # Keys the ledger writes (README "The ledger"): each must be allowed by some pattern.
-LEDGER_KEYS = ["jit:grant:chg-1001", "jit:baseline", "jit:baseline:0", "jit:baseline:12"]
+LEDGER_KEYS = ["jit:grant:chg-1001", "jit:baseline", "jit:baseline:0", "jit:baseline:12",
+               "jit:lockdown", "jit:lockdown:reason"]
+# Keys no pattern may allow: the opt-in tag and anything beside the lockdown record.
+NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns"]
 LAMBDA_BINARY = "lightsail-jit"
-LOCKDOWN_INPUT = {"action": "lockdown", "requester": "scheduled-lockdown", "reason": "scheduled lockdown"}
+# The scheduled lockdown, with LockdownDuration at its default: timed (so it ends by
+# itself) and keyed by the scheduled time (so a retried delivery is the same lockdown).
+LOCKDOWN_INPUT = {"action": "lockdown", "requestId": "lockdown-<aws.scheduler.scheduled-time>",
+                  "duration": "9h", "requester": "scheduled-lockdown", "reason": "scheduled lockdown"}
 
 
 # --------------------------------------------------------------------------- loading
@@ -314,6 +320,8 @@ def _(t):
                 assert not iam_like(p, probe), f"{sid}: pattern {p!r} matches {probe!r}"
         for key in LEDGER_KEYS:
             assert any(iam_like(p, key) for p in patterns), f"{sid}: no pattern allows the ledger key {key!r}"
+        for key in NOT_LEDGER_KEYS:
+            assert not any(iam_like(p, key) for p in patterns), f"{sid}: a pattern allows {key!r}"
         # ForAllValues is true for an empty key set: require the keys to be present.
         assert is_false((cond.get("Null") or {}).get("aws:TagKeys")), f"{sid}: needs Null aws:TagKeys = false"
         others = [op for op in ops if op not in ("ForAllValues:StringLike", "Null")]
@@ -522,8 +530,9 @@ def _(t):
         props = res.get("Properties") or {}
         inputs = [props.get("Target", {}).get("Input")] + [x.get("Input") for x in as_list(props.get("Targets"))]
         for inp in inputs:
-            if inp and json.loads(inp).get("action") == "lockdown":
-                found.append((name, res, json.loads(inp)))
+            text = schedule_input(t, inp)
+            if text and json.loads(text).get("action") == "lockdown":
+                found.append((name, res, json.loads(text)))
     assert len(found) == 1, f"expected one lockdown schedule, found {[f[0] for f in found]}"
     name, res, inp = found[0]
     assert inp == LOCKDOWN_INPUT, f"{name}: Input {inp}"
@@ -535,6 +544,33 @@ def _(t):
     role = getatt((res["Properties"].get("Target") or {}).get("RoleArn"))
     if role:
         assert t.resources[role[0]].get("Condition") == cond, f"{role[0]} must share the condition {cond}"
+
+
+def schedule_input(t, inp):
+    """A schedule's Input as its target receives it: a plain string, or a Fn::Sub whose
+    ${Param} references are read at the parameters' defaults."""
+    body = sub_string(inp)
+    if body is None:
+        return inp
+    def default(m):
+        name = m.group(1)
+        assert name in t.params, f"Input references {name}, which is not a parameter"
+        return str(t.params[name].get("Default"))
+    return re.sub(r"\$\{([A-Za-z0-9]+)\}", default, body)
+
+
+@check("schedule: the lockdown's duration is the LockdownDuration parameter, a duration the function reads")
+def _(t):
+    res = t.resources.get("LockdownScheduler") or {}
+    body = sub_string(((res.get("Properties") or {}).get("Target") or {}).get("Input")) or ""
+    assert '"duration":"${LockdownDuration}"' in body, f"LockdownScheduler Input {body!r}"
+    param = t.params.get("LockdownDuration") or {}
+    pattern = param.get("AllowedPattern")
+    assert pattern, "LockdownDuration needs an AllowedPattern"
+    for good in ("9h", "8h30m", "90m", "12h"):
+        assert re.fullmatch(pattern, good), f"LockdownDuration refuses {good!r}"
+    for bad in ("", "0h", "9", "forever", "9h 30m", "-1h", "1d"):
+        assert not re.fullmatch(pattern, bad), f"LockdownDuration admits {bad!r}"
 
 
 # ---- alarms and outputs ----

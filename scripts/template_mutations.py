@@ -66,6 +66,8 @@ MUTATIONS = [
         _stmt(t, "LightsailRead")["Action"].append("lightsail:PutInstancePublicPorts"))),
     ("tag write without the tag condition", lambda d, t: _set(_stmt(t, "LightsailLedgerTagsOptedIn"), ["Condition", "Null"], {"aws:TagKeys": "false"})),
     ("tag keys widened to jit:*", lambda d, t: _set(_stmt(t, "LightsailLedgerTagsOptedIn"), ["Condition", "ForAllValues:StringLike", "aws:TagKeys"], ["jit:*"])),
+    ("tag keys widened to jit:lockdown*", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].append("jit:lockdown*")),
+    ("lockdown tag key dropped", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].remove("jit:lockdown")),
     ("tag keys include jit:managed", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].append("jit:managed")),
     ("tag keys check dropped", lambda d, t: _set(_stmt(t, "LightsailLedgerTagsOptedIn")["Condition"], ["ForAllValues:StringLike"], KeyError)),
     ("ForAnyValue instead of ForAllValues", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"].__setitem__(
@@ -99,6 +101,11 @@ MUTATIONS = [
     ("lockdown schedule unconditional", lambda d, t: d["Resources"]["LockdownScheduler"].pop("Condition")),
     ("lockdown sends something else", lambda d, t: d["Resources"]["LockdownScheduler"]["Properties"]["Target"].__setitem__(
         "Input", '{"action":"lockdown","requester":"x"}')),
+    ("lockdown open-ended", lambda d, t: d["Resources"]["LockdownScheduler"]["Properties"]["Target"].__setitem__(
+        "Input", '{"action":"lockdown","requestId":"lockdown-<aws.scheduler.scheduled-time>","requester":"scheduled-lockdown","reason":"scheduled lockdown"}')),
+    ("lockdown without a stable requestId", lambda d, t: d["Resources"]["LockdownScheduler"]["Properties"]["Target"].__setitem__(
+        "Input", {"Fn::Sub": '{"action":"lockdown","duration":"${LockdownDuration}","requester":"scheduled-lockdown","reason":"scheduled lockdown"}'})),
+    ("lockdown duration unbounded", lambda d, t: d["Parameters"]["LockdownDuration"].__setitem__("AllowedPattern", ".*")),
     ("bus rule targets another queue", lambda d, t: d["Resources"]["CommandRule"]["Properties"]["Targets"][0].__setitem__(
         "Arn", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
     ("DLQ alarm dropped", lambda d, t: d["Resources"].pop("DeadLetterQueueAlarm")),
