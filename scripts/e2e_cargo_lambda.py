@@ -135,6 +135,13 @@ def run_events(sim):
     out = run("lockdown.json")
     check(out["status"] == "lockedDown" and out["ended"] == 2, "lockdown ends the two remaining grants")
     check(all(firewall(n) == baseline[n] for n in baseline), "lockdown restores every baseline")
+    check(out["until"] is not None, "the sample lockdown is timed")
+    out = run("sweep-scheduled.json")
+    check(out["status"] == "swept" and all(firewall(n) == baseline[n] for n in baseline), "the lockdown holds")
+    out = run("grant-eventbridge.json")
+    check(out["status"] == "rejected" and out["error"]["code"] == "LockedDown", "a grant during the lockdown is LockedDown")
+    out = run("unlock.json")
+    check(out["status"] == "unlocked" and out["instances"] == 2, "unlock lifts the lockdown")
 
     short = {"action": "grant", "instanceName": "web-1", "cidrs": ["198.51.100.77"], "duration": 2,
              "requester": "e2e", "requestId": "e2e-short"}

@@ -94,7 +94,19 @@ async fn every_sample_event_does_what_its_name_says() {
     let out = ok(&w, sample("lockdown.json")).await;
     assert_eq!(out["status"], "lockedDown");
     assert_eq!(out["ended"], 1);
+    assert_eq!(out["until"], "2026-11-23T22:00:00Z", "9h after 13:00");
     assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
+    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    assert_eq!(out["error"]["code"], "LockedDown", "the lockdown holds: {out}");
+
+    let out = ok(&w, sample("unlock.json")).await;
+    assert_eq!(out["status"], "unlocked");
+    assert_eq!(out["instances"], 2);
+    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    assert_eq!(
+        out["error"]["code"], "GrantExpired",
+        "after the unlock, the grant the lockdown ended is not revived by its redelivery: {out}"
+    );
 }
 
 #[tokio::test]
