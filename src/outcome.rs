@@ -27,9 +27,13 @@ pub enum Outcome {
         /// The same request was delivered before: nothing new was recorded.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         duplicate: bool,
-        /// The lockdown window that ends this grant early: `expiresAt` is its start.
+        /// What ends this grant early: the next lockdown window (`expiresAt` is its
+        /// start), or `breakGlassMaxDuration`.
         #[serde(skip_serializing_if = "Option::is_none")]
         capped_by: Option<String>,
+        /// Given during a lockdown to a break-glass requester: the lockdown keeps it open.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        break_glass: bool,
     },
     #[serde(rename_all = "camelCase")]
     Rejected {

@@ -321,6 +321,7 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
     assert_eq!(out["status"], "granted", "{out}");
     assert_eq!(out["expiresAt"], "2026-11-23T10:30:00Z");
     assert_eq!(out["cappedBy"], "breakGlassMaxDuration 30m");
+    assert_eq!(out["breakGlass"], true);
     let bg = rule(Protocol::Tcp, 22, 22, &["198.51.100.9/32"], &[], &[]);
     let mut locked_with_bg = RuleSet::from_rules(&lockdown_rules());
     locked_with_bg.add_rule(&bg);

@@ -74,6 +74,7 @@ pub async fn grant<L: Lightsail, C: Clock>(
         opened: rules,
         duplicate: false,
         capped_by,
+        break_glass: grant.break_glass,
     })
 }
 
@@ -169,6 +170,7 @@ async fn redelivered<L: Lightsail, C: Clock>(
         opened: missing,
         duplicate: true,
         capped_by: None,
+        break_glass: existing.break_glass,
     })
 }
 
