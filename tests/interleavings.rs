@@ -7,13 +7,71 @@
 //! more sweep must converge the firewall to baseline + the grants in the ledger, and a
 //! grant that was reported granted must not have been lost. This is docs/DESIGN.md §5's
 //! ordering argument, as a test.
+//!
+//! Lockdowns hold (issue #11): a lockdown racing a grant, an unlock or another lockdown,
+//! an unlock racing a sweep or a grant — whichever wins, the final state is one the
+//! ledger explains (lockdown record ⇒ lockdown rules ∪ break-glass grants; none ⇒
+//! baseline ∪ grants), and a break-glass grant is never lost.
 
 mod common;
 mod explorer;
 
 use common::*;
-use explorer::{block_on, explore, has_grant};
-use serde_json::json;
+use explorer::{Run, block_on, dispatch, explore, explore_with, has_grant};
+use lightsail_jit::firewall::RuleSet;
+use lightsail_jit::ledger::{Grant, Ledger, LockdownRecord};
+use lightsail_jit::lightsail::sim::Sim;
+use serde_json::{Value, json};
+
+fn lockdown_rules() -> RuleSet {
+    RuleSet::from_rules(&web_lockdown_rules())
+}
+
+fn baseline() -> RuleSet {
+    RuleSet::from_rules(&web_baseline())
+}
+
+/// A lockdown of web-1 by ops; `extra` adds `duration`, `until`, …
+fn lockdown(id: &str, extra: Value) -> Value {
+    let mut command = json!({"action": "lockdown", "requestId": id, "instanceNames": ["web-1"],
+                             "requester": "ops", "reason": "incident"});
+    for (k, v) in extra.as_object().unwrap() {
+        command[k] = v.clone();
+    }
+    command
+}
+
+fn unlock() -> Value {
+    json!({"action": "unlock", "instanceNames": ["web-1"], "requester": "ops", "reason": "over"})
+}
+
+/// On-call's grant on web-1, with a reason: break glass while web-1 is locked down.
+fn break_glass(id: &str, cidr: &str, secs: u64) -> Value {
+    GrantCommand::on("web-1")
+        .id(id)
+        .from(cidr)
+        .for_secs(secs)
+        .requester("oncall")
+        .reason("pager")
+        .json()
+}
+
+fn ledger(sim: &Sim) -> Ledger {
+    Ledger::read(&sim.tags("web-1"))
+}
+
+fn grant_rules(sim: &Sim, id: &str) -> RuleSet {
+    ledger(sim).grant(id).map(Grant::rules).unwrap()
+}
+
+/// The lockdown record in force at the run's time.
+fn in_force(sim: &Sim, run: &Run) -> Option<LockdownRecord> {
+    ledger(sim).lockdown.filter(|r| r.in_force(run.now))
+}
+
+fn firewall(sim: &Sim) -> RuleSet {
+    sim.firewall("web-1")
+}
 
 /// An expired grant the sweep must end (so it has Put and untag to do).
 fn expired_grant(w: &World) {
@@ -94,7 +152,7 @@ fn revoke_racing_a_grant_either_ends_it_or_leaves_it_whole() {
 }
 
 #[test]
-fn lockdown_racing_a_grant_either_ends_it_or_leaves_it_whole() {
+fn lockdown_racing_a_grant_ends_it_or_refuses_it_and_holds() {
     explore(
         "lockdown ∥ grant",
         &|w| {
@@ -106,10 +164,229 @@ fn lockdown_racing_a_grant_either_ends_it_or_leaves_it_whole() {
         ],
         &|sim, run| {
             assert_eq!(run.outcomes[0]["status"], "lockedDown");
+            // The lockdown is recorded (open-ended) and holds.
+            let record = in_force(sim, run).expect("the lockdown is recorded");
+            assert_eq!(
+                (record.request_id.as_str(), record.until),
+                ("delivery-a", None)
+            );
             assert!(!has_grant(sim, run, "a"));
-            let _ = has_grant(sim, run, "new");
+            // The racing grant read the ledger before the record (granted, then ended by
+            // the lockdown or the sweep after it) or after it (refused, nothing written).
+            let new = ledger(sim).grant("new").cloned();
+            match run.outcomes[1]["status"].as_str() {
+                Some("granted") => assert!(
+                    new.is_some_and(|g| !g.is_active(run.now)),
+                    "{:?}: granted, not ended",
+                    run.trace
+                ),
+                Some("rejected") => {
+                    assert_eq!(run.outcomes[1]["error"]["code"], "LockedDown");
+                    assert!(new.is_none(), "{:?}: refused, yet recorded", run.trace);
+                }
+                _ => panic!("{:?}: {}", run.trace, run.outcomes[1]),
+            }
+            assert!(!has_grant(sim, run, "new"), "{:?}", run.trace);
+            assert_eq!(
+                firewall(sim),
+                baseline(),
+                "{:?}: the lockdown holds",
+                run.trace
+            );
         },
     );
+}
+
+#[test]
+fn a_break_glass_grant_racing_a_lockdown_survives() {
+    let n = explore_with(
+        "lockdown ∥ breakglass",
+        &lockdown_policy(),
+        &|w| {
+            block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
+            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            // An expired break-glass grant, so the racing lockdown has a Put to do.
+            block_on(invoke(w, break_glass("bg-old", "192.0.2.44", 60)));
+            advance(w, 61);
+        },
+        [
+            lockdown("night-2", json!({"duration": "4h"})),
+            break_glass("bg", "198.51.100.9", 3600),
+        ],
+        &|sim, run| {
+            let trace = &run.trace;
+            let (locked, granted) = (&run.outcomes[0], &run.outcomes[1]);
+            assert_eq!(locked["status"], "lockedDown", "{locked}");
+            assert_eq!(locked["ended"], 0, "{trace:?}: {locked}");
+            assert_eq!(in_force(sim, run).unwrap().request_id, "night-2");
+            // Locked down either way: on-call breaks glass, capped at 30 minutes.
+            assert_eq!(granted["status"], "granted", "{trace:?}: {granted}");
+            assert_eq!(granted["breakGlass"], true, "{trace:?}: {granted}");
+            assert_eq!(granted["cappedBy"], "breakGlassMaxDuration 30m");
+            assert!(ledger(sim).grant("bg").unwrap().break_glass);
+            // Open once both ended (the lockdown re-opens it if its Put closed it), and
+            // after the sweep: the lockdown rules and the break-glass grant, nothing else.
+            let bg = grant_rules(sim, "bg");
+            let after_both = RuleSet::from_rules(&run.after_both.ports);
+            assert!(after_both.contains(&bg), "{trace:?}: {after_both:?}");
+            assert!(has_grant(sim, run, "bg") && !has_grant(sim, run, "bg-old"));
+            let mut expected = lockdown_rules();
+            expected.union(&bg);
+            assert_eq!(firewall(sim), expected, "{trace:?}");
+        },
+    );
+    assert!(n >= 20, "only {n} schedules");
+}
+
+#[test]
+fn on_call_racing_the_first_lockdown_is_break_glass_iff_it_read_the_record() {
+    explore_with(
+        "lockdown ∥ oncall",
+        &lockdown_policy(),
+        &|w| {
+            block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
+        },
+        [
+            lockdown("night-1", json!({"duration": "2h"})),
+            break_glass("oc", "198.51.100.9", 3600),
+        ],
+        &|sim, run| {
+            let trace = &run.trace;
+            let granted = &run.outcomes[1];
+            assert_eq!(run.outcomes[0]["status"], "lockedDown");
+            assert!(in_force(sim, run).is_some() && !has_grant(sim, run, "a"));
+            // Granted either way: before the record as an ordinary grant (which the
+            // lockdown ends), after it as break glass (which the lockdown keeps).
+            assert_eq!(granted["status"], "granted", "{trace:?}: {granted}");
+            let oc = ledger(sim).grant("oc").cloned().unwrap();
+            assert_eq!(granted["breakGlass"] == true, oc.break_glass, "{granted}");
+            assert_eq!(
+                granted.get("cappedBy").is_some(),
+                oc.break_glass,
+                "{granted}"
+            );
+            assert_eq!(
+                has_grant(sim, run, "oc"),
+                oc.break_glass,
+                "{trace:?}: open after the sweep iff break glass"
+            );
+            let mut expected = lockdown_rules();
+            if oc.break_glass {
+                expected.union(&oc.rules());
+            }
+            assert_eq!(firewall(sim), expected, "{trace:?}");
+        },
+    );
+}
+
+#[test]
+fn unlock_racing_a_sweep_brings_the_baseline_back() {
+    let n = explore_with(
+        "unlock ∥ sweep",
+        &lockdown_policy(),
+        &|w| {
+            block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
+            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            block_on(invoke(w, break_glass("bg", "198.51.100.9", 1800)));
+            // An expired break-glass grant, so the sweep has a Put to do.
+            block_on(invoke(w, break_glass("bg-old", "192.0.2.44", 60)));
+            advance(w, 61);
+        },
+        [unlock(), json!({"action": "sweep"})],
+        &|sim, run| {
+            let trace = &run.trace;
+            let unlocked = &run.outcomes[0];
+            assert_eq!(unlocked["status"], "unlocked", "{unlocked}");
+            assert_eq!(unlocked["instances"], 1, "{unlocked}");
+            assert!(unlocked.get("failed").is_none(), "{unlocked}");
+            assert_eq!(run.outcomes[1]["status"], "swept");
+            let after = ledger(sim);
+            assert!(after.lockdown.is_none() && after.lockdown_keys.is_empty());
+            // The baseline is back, and the break-glass grant open until its expiry —
+            // already once both ended, whichever Put came last.
+            let mut expected = baseline();
+            expected.union(&grant_rules(sim, "bg"));
+            assert_eq!(
+                RuleSet::from_rules(&run.after_both.ports),
+                expected,
+                "{trace:?}: once both ended"
+            );
+            assert_eq!(firewall(sim), expected, "{trace:?}");
+            assert!(has_grant(sim, run, "bg") && !has_grant(sim, run, "bg-old"));
+        },
+    );
+    assert!(n >= 20, "only {n} schedules");
+}
+
+#[test]
+fn unlock_racing_a_grant_refuses_it_or_keeps_it() {
+    explore_with(
+        "unlock ∥ grant",
+        &lockdown_policy(),
+        &|w| {
+            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+        },
+        [unlock(), grant("new", "203.0.113.7", 3600)],
+        &|sim, run| {
+            let trace = &run.trace;
+            assert_eq!(run.outcomes[0]["status"], "unlocked");
+            assert!(ledger(sim).lockdown.is_none());
+            let mut expected = baseline();
+            match run.outcomes[1]["status"].as_str() {
+                // It read the record before the unlock lifted it.
+                Some("rejected") => {
+                    assert_eq!(run.outcomes[1]["error"]["code"], "LockedDown");
+                    assert!(ledger(sim).grant("new").is_none(), "{trace:?}");
+                }
+                Some("granted") => {
+                    assert!(has_grant(sim, run, "new"), "{trace:?}: lost");
+                    expected.union(&grant_rules(sim, "new"));
+                }
+                _ => panic!("{trace:?}: {}", run.outcomes[1]),
+            }
+            assert_eq!(firewall(sim), expected, "{trace:?}");
+        },
+    );
+}
+
+#[test]
+fn lockdown_racing_an_unlock_leaves_one_or_the_other() {
+    let policy = lockdown_policy();
+    let n = explore_with(
+        "lockdown ∥ unlock",
+        &policy,
+        &|w| {
+            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+        },
+        [lockdown("night-2", json!({})), unlock()],
+        &|sim, run| {
+            let trace = &run.trace;
+            assert_eq!(
+                run.outcomes[0]["status"], "lockedDown",
+                "{}",
+                run.outcomes[0]
+            );
+            assert_eq!(run.outcomes[1]["status"], "unlocked", "{}", run.outcomes[1]);
+            // Whichever won, the firewall is what the ledger says: locked by the second
+            // lockdown (the first is lifted or replaced), or unlocked.
+            let after = ledger(sim);
+            match &after.lockdown {
+                Some(record) => {
+                    assert_eq!(record.request_id, "night-2", "{trace:?}");
+                    assert_eq!(firewall(sim), lockdown_rules(), "{trace:?}");
+                }
+                None => {
+                    assert!(after.lockdown_keys.is_empty(), "{trace:?}");
+                    assert_eq!(firewall(sim), baseline(), "{trace:?}");
+                }
+            }
+            // And the baseline can still come back: an unlock now restores it exactly.
+            let out = dispatch(sim, &policy, run.now, unlock());
+            assert_eq!(out["status"], "unlocked", "{out}");
+            assert_eq!(firewall(sim), baseline(), "{trace:?}: the baseline is lost");
+        },
+    );
+    assert!(n >= 20, "only {n} schedules");
 }
 
 #[test]

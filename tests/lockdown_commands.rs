@@ -6,36 +6,12 @@
 mod common;
 
 use common::*;
-use lightsail_jit::firewall::{PortRule, Protocol, RuleSet};
+use lightsail_jit::firewall::{Protocol, RuleSet};
 use lightsail_jit::ledger::Tag;
 use lightsail_jit::lightsail::Lightsail;
 use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::policy::Policy;
 use serde_json::{Value, json};
-
-/// web-1 locks down to 443 from anywhere; on-call may break glass for 30 minutes.
-fn policy() -> Policy {
-    Policy::from_value(json!({
-        "breakGlassRequesters": ["oncall"],
-        "breakGlassMaxDuration": "30m",
-        "instances": {"web-1": {
-            "lockdown": [{"protocol": "tcp", "fromPort": 443, "toPort": 443,
-                          "cidrs": ["0.0.0.0/0"], "ipv6Cidrs": ["::/0"]}]
-        }}
-    }))
-    .unwrap()
-}
-
-fn lockdown_rules() -> Vec<PortRule> {
-    vec![rule(
-        Protocol::Tcp,
-        443,
-        443,
-        &["0.0.0.0/0"],
-        &["::/0"],
-        &[],
-    )]
-}
 
 fn lockdown(id: &str, extra: Value) -> Value {
     let mut command = json!({"action": "lockdown", "requestId": id,
@@ -69,7 +45,7 @@ fn jit_keys(w: &World) -> Vec<String> {
 
 #[tokio::test]
 async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, grant("before", "203.0.113.7", 3 * 3600)).await;
     let out = ok(&w, lockdown("night-1", json!({"duration": "2h"}))).await;
     assert_eq!(out["status"], "lockedDown", "{out}");
@@ -78,7 +54,7 @@ async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
         (json!(1), json!(1))
     );
     assert_eq!(out["until"], "2026-11-23T12:00:00Z");
-    assert_eq!(ports(&w, "web-1"), lockdown_rules());
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
     let value = w.lightsail.tags("web-1");
     assert!(
         value.contains(&Tag::new(
@@ -94,7 +70,7 @@ async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
     let writes = writes_seen(&w.lightsail).len();
     let out = ok(&w, sweep()).await;
     assert_eq!(out["driftCorrected"], 0, "{out}");
-    assert_eq!(ports(&w, "web-1"), lockdown_rules());
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
     assert_eq!(
         writes_seen(&w.lightsail).len(),
         writes,
@@ -107,7 +83,7 @@ async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
         .await
         .unwrap();
     ok(&w, sweep()).await;
-    assert_eq!(ports(&w, "web-1"), lockdown_rules());
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
 
     // Grants and extends are refused, naming the lockdown and its end.
     let out = ok(&w, grant("during", "203.0.113.7", 600)).await;
@@ -137,12 +113,12 @@ async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
 
 #[tokio::test]
 async fn an_open_ended_lockdown_holds_until_unlock() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     let out = ok(&w, lockdown("hold", json!({}))).await;
     assert_eq!(out["until"], Value::Null, "{out}");
     advance(&w, 3 * 24 * 3600);
     ok(&w, sweep()).await;
-    assert_eq!(ports(&w, "web-1"), lockdown_rules(), "three days later");
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules(), "three days later");
     let out = ok(&w, grant("g", "203.0.113.7", 600)).await;
     assert!(
         out["error"]["message"]
@@ -169,7 +145,7 @@ async fn an_open_ended_lockdown_holds_until_unlock() {
 #[tokio::test]
 async fn unlock_removes_the_record_before_restoring_so_a_failed_restore_still_ends_it() {
     use lightsail_jit::lightsail::sim::{Op, Timing};
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, lockdown("hold", json!({}))).await;
     w.lightsail.fail(Op::Put, 1, Timing::Before);
     assert!(invoke(&w, unlock()).await.is_err(), "a transient failure");
@@ -188,7 +164,7 @@ async fn unlock_removes_the_record_before_restoring_so_a_failed_restore_still_en
 
 #[tokio::test]
 async fn a_redelivered_lockdown_keeps_its_first_end_and_writes_nothing() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     let first = ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
     advance(&w, 20 * 60);
     let writes = writes_seen(&w.lightsail).len();
@@ -212,7 +188,7 @@ async fn a_redelivered_lockdown_keeps_its_first_end_and_writes_nothing() {
 
 #[tokio::test]
 async fn bad_lockdowns_and_unlocks_are_refused_without_a_write() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     let cases = [
         (
             lockdown(
@@ -264,7 +240,7 @@ async fn bad_lockdowns_and_unlocks_are_refused_without_a_write() {
 
 #[tokio::test]
 async fn unlock_cannot_end_a_window() {
-    let mut policy = policy();
+    let mut policy = lockdown_policy();
     let windowed = Policy::from_value(json!({"instances": {"web-1": {
         "lockdownWindows": [{"from": "09:00", "to": "11:00"}]}}}))
     .unwrap();
@@ -299,7 +275,7 @@ async fn unlock_cannot_end_a_window() {
 
 #[tokio::test]
 async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, lockdown("hold", json!({}))).await;
     let writes_before = writes_seen(&w.lightsail).len();
     // Not a break-glass requester; a break-glass requester without a reason.
@@ -323,7 +299,7 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
     assert_eq!(out["cappedBy"], "breakGlassMaxDuration 30m");
     assert_eq!(out["breakGlass"], true);
     let bg = rule(Protocol::Tcp, 22, 22, &["198.51.100.9/32"], &[], &[]);
-    let mut locked_with_bg = RuleSet::from_rules(&lockdown_rules());
+    let mut locked_with_bg = RuleSet::from_rules(&web_lockdown_rules());
     locked_with_bg.add_rule(&bg);
     assert_eq!(w.lightsail.firewall("web-1"), locked_with_bg);
     let status = ok(&w, json!({"action": "status", "instanceName": "web-1"})).await;
@@ -353,22 +329,22 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
 
 #[tokio::test]
 async fn break_glass_expires_inside_the_lockdown_back_to_its_rules() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, lockdown("hold", json!({}))).await;
     ok(&w, break_glass("bg", 600)).await;
     advance(&w, 601);
     let out = ok(&w, sweep()).await;
     assert_eq!(out["expired"], 1, "{out}");
-    assert_eq!(ports(&w, "web-1"), lockdown_rules());
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
     // A redelivery of the expired break-glass request opens nothing.
     let out = ok(&w, break_glass("bg", 600)).await;
     assert_eq!(out["error"]["code"], "GrantExpired", "{out}");
-    assert_eq!(ports(&w, "web-1"), lockdown_rules());
+    assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
 }
 
 #[tokio::test]
 async fn status_shows_a_lockdown_by_command() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, lockdown("night-1", json!({"duration": "9h"}))).await;
     let out = ok(&w, json!({"action": "status", "instanceName": "web-1"})).await;
     assert_eq!(
@@ -383,7 +359,7 @@ async fn status_shows_a_lockdown_by_command() {
 
 #[tokio::test]
 async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, grant("a", "203.0.113.7", 3600)).await;
     w.lightsail.clear_calls();
     let mut command = lockdown("night-1", json!({"duration": "1h"}));
@@ -395,7 +371,7 @@ async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
     assert_eq!(plan["ends"], json!(["a"]));
     assert_eq!(
         plan["putBody"],
-        serde_json::to_value(lockdown_rules()).unwrap()
+        serde_json::to_value(web_lockdown_rules()).unwrap()
     );
     let written: Vec<&str> = plan["tagsToWrite"]
         .as_array()
@@ -433,7 +409,7 @@ async fn an_unreadable_lockdown_tag_fails_closed_until_unlock() {
         .push(Tag::new("jit:lockdown", "v9 garbage"));
     let w = lightsail_jit::service::App::new(
         Sim::new(instances),
-        policy(),
+        lockdown_policy(),
         lightsail_jit::clock::ManualClock::new(START.parse().unwrap()),
     );
     assert_eq!(
@@ -443,7 +419,7 @@ async fn an_unreadable_lockdown_tag_fails_closed_until_unlock() {
     ok(&w, sweep()).await;
     assert_eq!(
         ports(&w, "web-1"),
-        lockdown_rules(),
+        web_lockdown_rules(),
         "held as a lockdown without end"
     );
     ok(&w, unlock()).await;
@@ -455,7 +431,7 @@ async fn an_unreadable_lockdown_tag_fails_closed_until_unlock() {
 async fn lockdowns_unlocks_and_break_glass_are_audited() {
     let capture = Capture::default();
     let _guard = capture.install();
-    let w = world_with(policy());
+    let w = world_with(lockdown_policy());
     ok(&w, grant("a", "203.0.113.7", 3600)).await;
     ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
     ok(&w, break_glass("bg", 600)).await;

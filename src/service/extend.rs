@@ -43,8 +43,11 @@ pub async fn extend<L: Lightsail, C: Clock>(
         .policy()
         .decide_extend(name, grant, request.duration, now)?;
     let capped_by = cap_at_next_window(ctx.policy(), name, now, &mut expires_at);
+    // An extension is an ordinary decision (none is given during a lockdown), so an
+    // extended break-glass grant is an ordinary grant: the next lockdown ends it.
     let extended = Grant {
         expires_at,
+        break_glass: false,
         ..grant.clone()
     };
     let tag =

@@ -100,6 +100,8 @@ pub struct Plan {
     pub locked: bool,
     /// The lockdown by command in force after this reconcile.
     pub lockdown: Option<LockdownRecord>,
+    /// A lockdown puts declared rules in place of a baseline that only the tags keep.
+    pub keeps_baseline: bool,
 }
 
 impl Plan {
@@ -287,17 +289,12 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         baseline_origin,
         locked,
         lockdown: command_lockdown.cloned(),
+        keeps_baseline: lockdown_replaces_baseline,
     }
 }
 
-/// Carry a plan out in protocol order. Returns how many rules had to be re-opened for
-/// grants that raced this reconcile.
-pub async fn apply(
-    ls: &impl Lightsail,
-    policy: &Policy,
-    plan: &Plan,
-    now: Timestamp,
-) -> Result<usize, LightsailError> {
+/// Steps 1-3 of the protocol: the tags that must come first, the Put, the untags.
+async fn write(ls: &impl Lightsail, plan: &Plan) -> Result<(), LightsailError> {
     let name = plan.instance_name.as_str();
     // Tombstones and a lockdown record before the Put: a crash in between must not leave
     // an ended grant active, or a lockdown unrecorded.
@@ -313,22 +310,46 @@ pub async fn apply(
     if !plan.untag.is_empty() {
         ls.untag_resource(name, &plan.untag).await?;
     }
+    Ok(())
+}
+
+/// Carry a plan out in protocol order. Returns how many rules had to be re-opened for
+/// grants that raced this reconcile.
+pub async fn apply(
+    ls: &impl Lightsail,
+    policy: &Policy,
+    plan: &Plan,
+    now: Timestamp,
+) -> Result<usize, LightsailError> {
+    write(ls, plan).await?;
+    let name = plan.instance_name.as_str();
     let dropped_baseline = plan.untag.iter().any(|k| k.starts_with(BASELINE_KEY));
     if plan.put.is_none() && !dropped_baseline {
         return Ok(0);
     }
-    let fresh = ls.get_instance(name).await?;
+    let mut fresh = ls.get_instance(name).await?;
     let ledger = Ledger::read(&fresh.tags);
     // A lockdown or an unlock that raced this reconcile (it wrote its record after our
-    // read): the firewall it asks for is the one to leave, so plan once more from the
-    // fresh read. The next sweep tidies the tags.
+    // read): the state it asks for is the one to leave, so reconcile once more from the
+    // fresh read.
     let fresh_locked = policy.window_in_force(name, now).is_some()
         || ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now));
     if fresh_locked != plan.locked {
-        let again = self::plan(policy, &fresh, Ending::Expired, now);
-        if let Some(body) = &again.put {
-            ls.put_instance_public_ports(name, body).await?;
+        // A lockdown now in force, and the baseline tags this reconcile read are gone
+        // (it dropped them from a stale plan, or a racing unlock did): write them back
+        // first, or the lockdown's firewall would be captured as the baseline.
+        if fresh_locked
+            && ledger.baseline.is_none()
+            && plan.baseline_origin != BaselineOrigin::Declared
+            && let Ok(tags) = encode_baseline(&plan.baseline)
+        {
+            ls.tag_resource(name, &tags).await?;
+            fresh
+                .tags
+                .retain(|t| !ledger.baseline_keys.contains(&t.key));
+            fresh.tags.extend(tags);
         }
+        write(ls, &self::plan(policy, &fresh, Ending::Expired, now)).await?;
         return Ok(0);
     }
     let actual = RuleSet::from_rules(&fresh.ports);
@@ -344,7 +365,9 @@ pub async fn apply(
             reopened += 1;
         }
     }
-    if !survivors.is_empty()
+    // A grant that raced our untag of the baseline, or an unlock that dropped it while
+    // this lockdown replaced it: without the tags, the baseline would be lost.
+    if (!survivors.is_empty() || plan.keeps_baseline)
         && ledger.baseline.is_none()
         && plan.baseline_origin != BaselineOrigin::Declared
         && let Ok(tags) = encode_baseline(&plan.baseline)

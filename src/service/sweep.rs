@@ -127,8 +127,9 @@ fn summarize<L: Lightsail, C: Clock>(
     plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
     refused.sort_by(|a, b| a.0.cmp(&b.0));
     // Nothing could be done and every instance was refused (an unlock of instances
-    // inside a window): the command as a whole is refused.
-    if plans.is_empty() && failed.is_empty() && !refused.is_empty() {
+    // inside a window): the command as a whole is refused. Not when another failed
+    // transiently: then it must be delivered again.
+    if plans.is_empty() && failed.is_empty() && transient.is_none() && !refused.is_empty() {
         let message: Vec<String> = refused.into_iter().map(|(_, why)| why.message).collect();
         return Err(Rejection::new(Code::LockedDown, message.join("; ")).into());
     }

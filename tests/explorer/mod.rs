@@ -26,10 +26,14 @@
 //!   once; the count printed is the number of schedules.
 //! * **What is checked.** After *every* step: no port is open that no tag explains
 //!   ([`no_untracked_port`]: the firewall is within baseline ∪ the rules of every grant
-//!   tag, active or expired). After both commands end: one more sweep, on the real
-//!   simulator, must converge the firewall to baseline ∪ the active grants, with
-//!   baseline tags iff grant tags and no broken tag ([`converged`]); then the
-//!   specification's own `check` judges the final state and both outcomes ([`Run`]).
+//!   tag, active or expired, ∪ the lockdown rules the policy declares). After both
+//!   commands end: one more sweep, on the real simulator, must converge the firewall to
+//!   what the ledger asks for — baseline ∪ the active grants, or, while a lockdown (a
+//!   record in force, or a policy window) holds, the lockdown rules ∪ the active
+//!   break-glass grants — with baseline tags iff grant tags (or a lockdown replacing a
+//!   baseline that is not declared), the captured baseline the real one, no lockdown tag
+//!   past its end and no broken tag ([`converged`]); then the specification's own
+//!   `check` judges the final state and both outcomes ([`Run`]).
 //!
 //! No fault is injected here (tests/faults.rs does that): every call succeeds, and
 //! only the order varies.
@@ -39,7 +43,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::common::{World, web_baseline, world};
+use crate::common::{World, web_baseline, world_with};
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::command::Command;
 use lightsail_jit::firewall::{PortRule, RuleSet};
@@ -152,6 +156,8 @@ pub struct Run {
     pub choices: Vec<Vec<usize>>,
     /// Each command's outcome as JSON, in the order the commands were given.
     pub outcomes: [Value; 2],
+    /// web-1 once both commands ended, before the final sweep.
+    pub after_both: Instance,
 }
 
 fn clock_at(now: jiff::Timestamp) -> ManualClock {
@@ -159,13 +165,17 @@ fn clock_at(now: jiff::Timestamp) -> ManualClock {
 }
 
 /// Firewall ⊆ baseline ∪ rules of every grant tag (active or expired but not yet
-/// untagged): nothing is open that no sweep would know to close.
-fn no_untracked_port(sim: &Sim, baseline: &RuleSet, label: &str) {
+/// untagged) ∪ the lockdown rules declared in policy: nothing is open that no sweep
+/// would know to close.
+fn no_untracked_port(sim: &Sim, policy: &Policy, baseline: &RuleSet, label: &str) {
     let instance = sim.instance("web-1").unwrap();
     let ledger = Ledger::read(&instance.tags);
     let mut tracked = baseline.clone();
     for g in &ledger.grants {
         tracked.union(&g.rules());
+    }
+    if let Some(rules) = policy.lockdown_rules("web-1") {
+        tracked.union(rules);
     }
     let open = RuleSet::from_rules(&instance.ports);
     assert!(
@@ -178,6 +188,7 @@ fn no_untracked_port(sim: &Sim, baseline: &RuleSet, label: &str) {
 /// Run both commands, choosing who calls next from `prefix` then the lowest ready actor.
 fn run(
     world: &World,
+    policy: &Policy,
     commands: &[Command; 2],
     prefix: &[usize],
     baseline: &RuleSet,
@@ -195,7 +206,7 @@ fn run(
                     stepper: &stepper,
                     id,
                 },
-                Policy::default(),
+                policy.clone(),
                 clock_at(now),
             )
         })
@@ -238,13 +249,14 @@ fn run(
         );
         choices.push(ready);
         trace.push(choice);
-        no_untracked_port(sim, baseline, &format!("{label} after {trace:?}"));
+        no_untracked_port(sim, policy, baseline, &format!("{label} after {trace:?}"));
     }
     Run {
         now,
         trace,
         choices,
         outcomes,
+        after_both: sim.instance("web-1").unwrap(),
     }
 }
 
@@ -257,15 +269,29 @@ pub fn explore(
     commands: [Value; 2],
     check: &dyn Fn(&Sim, &Run),
 ) -> usize {
+    explore_with(name, &Policy::default(), setup, commands, check)
+}
+
+/// [`explore`] under `policy`: the world, both commands and the final sweep use it.
+pub fn explore_with(
+    name: &str,
+    policy: &Policy,
+    setup: &dyn Fn(&World),
+    commands: [Value; 2],
+    check: &dyn Fn(&Sim, &Run),
+) -> usize {
     let commands = commands.map(|c| Command::from_json(&c).unwrap());
     let baseline = RuleSet::from_rules(&web_baseline());
     let mut stack: Vec<Vec<usize>> = vec![Vec::new()];
     let mut schedules = 0;
     while let Some(prefix) = stack.pop() {
-        let world = world();
+        let world = world_with(policy.clone());
         setup(&world);
         let label = format!("{name} {prefix:?}");
-        let run = run(&world, &commands, &prefix, &baseline, &label);
+        let run = run(&world, policy, &commands, &prefix, &baseline, &label);
+        // The whole schedule, for the checks after the run: the prefix, then the lowest
+        // ready actor at each step.
+        let label = format!("{name} {:?}", run.trace);
         for step in prefix.len()..run.trace.len() {
             for &other in &run.choices[step] {
                 if other != run.trace[step] {
@@ -278,7 +304,7 @@ pub fn explore(
         use lightsail_jit::clock::Clock as _;
         let sweeper = App::new(
             &world.lightsail,
-            Policy::default(),
+            policy.clone(),
             clock_at(world.clock.now()),
         );
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -289,7 +315,13 @@ pub fn explore(
             "final",
         ));
         assert!(swept.is_ok(), "{label}: final sweep failed");
-        converged(&world.lightsail, &baseline, world.clock.now(), &label);
+        converged(
+            &world.lightsail,
+            policy,
+            &baseline,
+            world.clock.now(),
+            &label,
+        );
         check(&world.lightsail, &run);
         schedules += 1;
     }
@@ -297,25 +329,63 @@ pub fn explore(
     schedules
 }
 
-/// Firewall = baseline ∪ active grants in the ledger; baseline tags iff grants do.
-fn converged(sim: &Sim, baseline: &RuleSet, now: jiff::Timestamp, label: &str) {
+/// Firewall = baseline ∪ active grants in the ledger — or, while a lockdown is in
+/// force, its rules (default: the baseline) ∪ active break-glass grants; baseline tags
+/// iff grants do, or while a lockdown replaces a baseline that is not declared.
+fn converged(sim: &Sim, policy: &Policy, baseline: &RuleSet, now: jiff::Timestamp, label: &str) {
     let instance = sim.instance("web-1").unwrap();
     let ledger = Ledger::read(&instance.tags);
-    let mut desired = baseline.clone();
-    for g in ledger.active(now) {
+    let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
+        || policy.window_in_force("web-1", now).is_some();
+    let mut desired = match locked {
+        true => policy.lockdown_rules("web-1").unwrap_or(baseline).clone(),
+        false => baseline.clone(),
+    };
+    for g in ledger.active(now).filter(|g| !locked || g.break_glass) {
         desired.union(&g.rules());
     }
     assert_eq!(
         RuleSet::from_rules(&instance.ports),
         desired,
-        "{label}: not converged"
+        "{label}: not converged (locked: {locked})"
     );
     assert!(ledger.broken_keys.is_empty(), "{label}: broken tags");
+    // reconcile's `lockdown_replaces_baseline`: after such a lockdown the live firewall
+    // is the lockdown's, and only the tags know what to restore.
+    let replaces = locked
+        && policy.declared_baseline("web-1").is_none()
+        && policy
+            .lockdown_rules("web-1")
+            .is_some_and(|r| r != baseline);
     assert_eq!(
         ledger.baseline.is_some(),
-        !ledger.grants.is_empty(),
-        "{label}: baseline tags iff grants"
+        !ledger.grants.is_empty() || replaces,
+        "{label}: baseline tags iff grants, or a lockdown replacing the baseline (locked: {locked})"
     );
+    assert!(
+        ledger.baseline.as_ref().is_none_or(|b| b == baseline),
+        "{label}: the captured baseline is not web-1's: {:?}",
+        ledger.baseline
+    );
+    assert!(
+        ledger.lockdown.as_ref().is_none_or(|r| r.in_force(now))
+            && (ledger.lockdown.is_some() || ledger.lockdown_keys.is_empty()),
+        "{label}: lockdown tags past their end: {:?}",
+        ledger.lockdown_keys
+    );
+}
+
+/// Run one more command against a run's final state (after the final sweep), as a later
+/// invocation would: for a specification that asks what comes next.
+pub fn dispatch(sim: &Sim, policy: &Policy, now: jiff::Timestamp, command: Value) -> Value {
+    let app = App::new(sim, policy.clone(), clock_at(now));
+    let command = Command::from_json(&command).unwrap();
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(app.dispatch(&command, "later"))
+        .expect("no faults are injected here");
+    serde_json::to_value(outcome).unwrap()
 }
 
 /// The grant is in the ledger and still active at the run's time (a revoked grant
