@@ -97,7 +97,10 @@ async fn every_sample_event_does_what_its_name_says() {
     assert_eq!(out["until"], "2026-11-23T22:00:00Z", "9h after 13:00");
     assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
     let out = ok(&w, sample("grant-eventbridge.json")).await;
-    assert_eq!(out["error"]["code"], "LockedDown", "the lockdown holds: {out}");
+    assert_eq!(
+        out["error"]["code"], "LockedDown",
+        "the lockdown holds: {out}"
+    );
 
     let out = ok(&w, sample("unlock.json")).await;
     assert_eq!(out["status"], "unlocked");
