@@ -111,14 +111,24 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// User text quoted in a message: debug-escaped and cut, so a 1 MB or control-laden
-/// input cannot flood a log line or a chat message.
+/// User text quoted in a message: escaped as `{:?}` would (so a control character
+/// cannot forge a log line) and cut once the escaped text passes `max_chars`
+/// characters (so a 1 MB or escape-laden input cannot flood a log line or a chat
+/// message). Short plain text reads as `"text"`.
 pub fn printable(text: &str, max_chars: usize) -> String {
-    let cut: String = text.chars().take(max_chars).collect();
-    let quoted = format!("{cut:?}");
-    if text.chars().count() > max_chars {
-        format!("{quoted}…")
-    } else {
-        quoted
+    let mut shown = String::new();
+    let mut width = 0;
+    for c in text.chars() {
+        let escaped: String = match c {
+            '\'' => "'".into(),
+            _ => c.escape_debug().collect(),
+        };
+        let chars = escaped.chars().count();
+        if width + chars > max_chars {
+            return format!("\"{shown}\"…");
+        }
+        width += chars;
+        shown.push_str(&escaped);
     }
+    format!("\"{shown}\"")
 }

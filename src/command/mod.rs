@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use duration::{human as human_duration, parse_text as parse_duration_text};
 pub use extend::ExtendRequest;
-pub use fields::printable;
+pub use fields::{printable, type_name};
 pub use grant::GrantRequest;
 pub use grant_id::GrantId;
 pub use lockdown::{LockdownEnd, LockdownRequest};

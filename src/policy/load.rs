@@ -16,8 +16,8 @@ use serde_json::Value;
 use super::window::{MAX_WINDOWS, Window};
 use super::{InstancePolicy, Limits, Policy, PolicyError};
 use crate::command::{
-    checked_port, human_duration, parse_duration_text, parse_port, parse_shorthand,
-    validate_instance_name, validate_requester,
+    checked_port, human_duration, parse_duration_text, parse_port, parse_shorthand, printable,
+    type_name, validate_instance_name, validate_requester,
 };
 use crate::firewall::{PortRange, PortRule, RuleSet};
 
@@ -38,7 +38,7 @@ struct RawPolicy {
     managed_instances: Option<Vec<String>>,
     instances: Option<BTreeMap<String, RawInstance>>,
     sweep_concurrency: Option<usize>,
-    lockdown_windows: Option<Vec<Value>>,
+    lockdown_windows: Option<Value>,
     break_glass_requesters: Option<Vec<String>>,
     break_glass_max_duration: Option<Value>,
 }
@@ -52,7 +52,7 @@ struct RawInstance {
     allowed_ports: Option<Vec<Value>>,
     baseline: Option<Vec<PortRule>>,
     lockdown: Option<Vec<PortRule>>,
-    lockdown_windows: Option<Vec<Value>>,
+    lockdown_windows: Option<Value>,
 }
 
 impl Default for Policy {
@@ -118,12 +118,13 @@ impl Policy {
         }
         let mut instances = BTreeMap::new();
         for (name, raw_instance) in raw.instances.unwrap_or_default() {
-            validate_instance_name(&name)
-                .map_err(|r| PolicyError(format!("instances.{name}: {}", r.message)))?;
+            validate_instance_name(&name).map_err(|r| {
+                PolicyError(format!("instances.{}: {}", printable(&name, 60), r.message))
+            })?;
             let instance = instance_policy(&name, raw_instance, &limits)?;
             instances.insert(name, instance);
         }
-        let lockdown_windows = windows(raw.lockdown_windows.as_deref(), "lockdownWindows")?;
+        let lockdown_windows = windows(raw.lockdown_windows.as_ref(), "lockdownWindows")?;
         let mut break_glass_requesters = Vec::new();
         for (i, who) in raw
             .break_glass_requesters
@@ -294,15 +295,24 @@ fn instance_policy(
             .map(|r| rules(r, &format!("{at}lockdown")))
             .transpose()?,
         lockdown_windows: windows(
-            raw.lockdown_windows.as_deref(),
+            raw.lockdown_windows.as_ref(),
             &format!("{at}lockdownWindows"),
         )?,
     })
 }
 
-/// `lockdownWindows`: each window validated, the list bounded.
-fn windows(values: Option<&[Value]>, field: &str) -> Result<Vec<Window>, PolicyError> {
-    let values = values.unwrap_or_default();
+/// `lockdownWindows`: a list (`null` = none), bounded, each window validated.
+fn windows(value: Option<&Value>, field: &str) -> Result<Vec<Window>, PolicyError> {
+    let values = match value {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(values)) => values.as_slice(),
+        Some(other) => {
+            return Err(PolicyError(format!(
+                "{field} must be a list of windows, not {}",
+                type_name(other)
+            )));
+        }
+    };
     if values.len() > MAX_WINDOWS {
         return Err(PolicyError(format!(
             "{field} has {} windows; at most {MAX_WINDOWS}",

@@ -27,6 +27,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::PolicyError;
+use crate::command::printable;
 
 /// The day names `days` accepts, Monday first.
 const DAY_NAMES: [(&str, Weekday); 7] = [
@@ -41,6 +42,14 @@ const DAY_NAMES: [(&str, Weekday); 7] = [
 
 /// Most windows one list may hold: a week of distinct windows per day is plenty.
 pub const MAX_WINDOWS: usize = 50;
+
+/// Most characters of escaped policy text one message quotes: even under the longest
+/// path (a 255-character instance name) a message stays short, whatever the value.
+const MAX_QUOTE: usize = 48;
+
+fn quote(text: &str) -> String {
+    printable(text, MAX_QUOTE)
+}
 
 /// One recurring lockdown window, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,8 +82,15 @@ impl Window {
             .keys()
             .find(|k| !["days", "from", "to", "timeZone"].contains(&k.as_str()))
         {
+            // A plain key reads as a path (`.form`); a long or odd one is quoted and cut.
+            let quoted = quote(unknown);
+            let key = if quoted.len() == unknown.len() + 2 {
+                unknown.clone()
+            } else {
+                quoted
+            };
             return Err(PolicyError(format!(
-                "{at}.{unknown} is not a window field (days, from, to, timeZone)"
+                "{at}.{key} is not a window field (days, from, to, timeZone)"
             )));
         }
         let time = |field: &str| -> Result<Time, PolicyError> {
@@ -83,7 +99,10 @@ impl Window {
                 Some(Value::String(text)) => parse_clock(text).ok_or_else(|| {
                     fail(
                         field,
-                        format!("{text:?} is not a time of day \"HH:MM\" from 00:00 to 23:59"),
+                        format!(
+                            "{} is not a time of day \"HH:MM\" from 00:00 to 23:59",
+                            quote(text)
+                        ),
                     )
                 }),
                 Some(_) => Err(fail(field, "must be a string \"HH:MM\"".into())),
@@ -93,7 +112,7 @@ impl Window {
         if from == to {
             return Err(fail(
                 "to",
-                "equals from: a window must have a length (use 00:00 to 23:59 for a whole day)"
+                "equals from: a window must have a length (for whole days, two windows: 00:00-12:00 and 12:00-00:00)"
                     .into(),
             ));
         }
@@ -105,7 +124,10 @@ impl Window {
         let zone = TimeZone::get(&zone_name).map_err(|_| {
             fail(
                 "timeZone",
-                format!("{zone_name:?} is not an IANA time zone such as Europe/Berlin or UTC"),
+                format!(
+                    "{} is not an IANA time zone such as Europe/Berlin or UTC",
+                    quote(&zone_name)
+                ),
             )
         })?;
         let days = match map.get("days") {
@@ -218,8 +240,15 @@ fn parse_days(items: &[Value], at: &str) -> Result<[bool; 7], PolicyError> {
     for (i, item) in items.iter().enumerate() {
         let name = item.as_str().unwrap_or("");
         let Some((_, day)) = DAY_NAMES.iter().find(|(n, _)| *n == name) else {
+            let shown = match item {
+                Value::String(text) => quote(text),
+                Value::Array(_) => "a list".to_string(),
+                Value::Object(_) => "an object".to_string(),
+                // null, a boolean or a number: short.
+                other => other.to_string(),
+            };
             return Err(PolicyError(format!(
-                "{at}.days[{i}] {item} is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun"
+                "{at}.days[{i}] {shown} is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun"
             )));
         };
         let slot = &mut days[weekday_index(*day)];
@@ -356,6 +385,84 @@ mod tests {
                 .contains("lockdownWindows[1].tz")
         );
         assert!(error(json!("20:00-07:00")).contains("lockdownWindows[1] must be an object"));
+    }
+
+    #[test]
+    fn two_windows_cover_whole_days_as_the_from_equals_to_message_says() {
+        let morning = window(json!({"from": "00:00", "to": "12:00"}));
+        let rest = window(json!({"from": "12:00", "to": "00:00"}));
+        let start = at("2026-12-04T00:00:00Z").as_second();
+        for second in (0..2 * 86_400).step_by(59) {
+            let now = Timestamp::from_second(start + second).unwrap();
+            assert!(
+                morning.in_force(now).is_some() || rest.in_force(now).is_some(),
+                "{now}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_quote_huge_or_odd_values_briefly() {
+        let huge = "a".repeat(1_000_000);
+        let odd = "\u{10ffff}".repeat(10_000);
+        for (v, field) in [
+            (
+                json!({"from": huge, "to": "07:00"}),
+                "lockdownWindows[1].from \"aaa",
+            ),
+            (
+                json!({"from": "20:00", "to": odd}),
+                "lockdownWindows[1].to \"\\u{10ffff}",
+            ),
+            (
+                json!({"from": "20:00", "to": "07:00", "timeZone": huge}),
+                "lockdownWindows[1].timeZone \"aaa",
+            ),
+            (
+                json!({"from": "20:00", "to": "07:00", "days": [huge]}),
+                "lockdownWindows[1].days[0] \"aaa",
+            ),
+            (
+                json!({"from": "20:00", "to": "07:00", "days": ["Mon", [huge]]}),
+                "lockdownWindows[1].days[1] a list",
+            ),
+            (
+                json!({huge.clone(): 1, "from": "20:00", "to": "07:00"}),
+                "lockdownWindows[1].\"aaa",
+            ),
+        ] {
+            let message = error(v);
+            assert!(message.contains(field), "{message}");
+            assert!(
+                message.len() < 200,
+                "{} bytes: {message:.300}",
+                message.len()
+            );
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+        }
+        assert!(
+            error(json!({"from": "20:00", "to": "07:00", "timeZone": "UTC\n"}))
+                .contains(r#""UTC\n""#)
+        );
+        assert!(
+            error(json!({"from": "20:00", "to": "07:00", "days": [{"a": 1}]}))
+                .contains("days[0] an object")
+        );
+        assert!(
+            error(json!({"from": "20:00", "to": "07:00", "days": [1]}))
+                .contains("days[0] 1 is not")
+        );
+        assert!(
+            error(json!({"from": "20:00", "to": "07:00", "ti\nme": 1}))
+                .contains(r#"lockdownWindows[1]."ti\nme" is not"#)
+        );
+        // Short values read as before.
+        assert!(
+            error(json!({"from": "25:00", "to": "07:00"}))
+                .contains(r#"lockdownWindows[1].from "25:00" is not"#)
+        );
+        assert_eq!(quote(&"é".repeat(48)), format!("\"{}\"", "é".repeat(48)));
+        assert_eq!(quote(&"é".repeat(49)), format!("\"{}\"…", "é".repeat(48)));
     }
 
     #[test]
