@@ -5,6 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+/// While alive, this thread's `tracing` output goes to the capture.
+pub struct Installed {
+    _guard: tracing::subscriber::DefaultGuard,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
 /// Where the subscriber writes; clone it into the writer closure.
 #[derive(Clone, Default)]
 pub struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -22,13 +28,22 @@ impl std::io::Write for Capture {
 impl Capture {
     /// Route this thread's `tracing` output here as JSON lines, until the guard drops.
     /// Use it in a `current_thread` test so every line is this test's.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+    pub fn install(&self) -> Installed {
+        // One capture at a time in a binary (see tests/audit.rs for why it matters).
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let writer = self.clone();
         let subscriber = tracing_subscriber::fmt()
             .json()
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Call sites reached before this subscriber existed are asked again.
+        tracing::callsite::rebuild_interest_cache();
+        Installed {
+            _guard: guard,
+            _turn: turn,
+        }
     }
 
     /// The `fields` of every audit line so far.

@@ -1,0 +1,109 @@
+//! The audit trail through the handler: one JSON line per decision, with its fields.
+//!
+//! A test binary of its own, its tests one at a time: `tracing` caches per call site
+//! whether anyone listens, and a call site first reached on another test's thread while
+//! this test installs its subscriber can stay cached as "nobody" (seen in CI under
+//! `cargo test`). Here no other thread logs.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// A lockdown of web-1 by ops for the night; `extra` adds `duration` or `until`.
+fn lockdown(id: &str, extra: Value) -> Value {
+    let mut command = json!({"action": "lockdown", "requestId": id,
+                             "instanceNames": ["web-1"], "requester": "ops", "reason": "night"});
+    for (k, v) in extra.as_object().unwrap() {
+        command[k] = v.clone();
+    }
+    command
+}
+
+fn unlock() -> Value {
+    json!({"action": "unlock", "instanceNames": ["web-1"], "requester": "ops", "reason": "morning"})
+}
+
+fn break_glass(id: &str, secs: u64) -> Value {
+    GrantCommand::on("web-1")
+        .id(id)
+        .from("198.51.100.9")
+        .for_secs(secs)
+        .requester("oncall")
+        .reason("pager: disk full")
+        .json()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_decision_is_one_json_audit_line() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let w = world();
+    ok(&w, grant("g1", "203.0.113.7", 3600)).await;
+    ok(&w, grant("g2", "0.0.0.0/0", 3600)).await;
+    advance(&w, 3601);
+    ok(&w, sweep()).await;
+    let audit = capture.audit();
+    let decisions: Vec<&str> = audit
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, vec!["granted", "rejected", "expired", "removed"]);
+    let granted = &audit[0];
+    assert_eq!(granted["requestId"], "g1");
+    assert_eq!(granted["requester"], "alice");
+    assert_eq!(granted["instance"], "web-1");
+    assert_eq!(granted["rules"], "22/tcp");
+    assert_eq!(granted["sources"], "203.0.113.7/32");
+    assert_eq!(granted["expiresAt"], "2026-11-23T11:00:00Z");
+    assert_eq!(granted["justification"], "test");
+    assert_eq!(audit[1]["reason"], "SourceTooWide");
+    assert_eq!(audit[2]["reason"], "expired");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn lockdowns_unlocks_and_break_glass_are_audited() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let w = world_with(lockdown_policy());
+    ok(&w, grant("a", "203.0.113.7", 3600)).await;
+    ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
+    ok(&w, break_glass("bg", 600)).await;
+    ok(&w, unlock()).await;
+    ok(&w, lockdown("night-2", json!({"duration": "1h"}))).await;
+    advance(&w, 3601);
+    ok(&w, sweep()).await;
+    let audit = capture.audit();
+    let decisions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|v| {
+            (
+                v["decision"].as_str().unwrap(),
+                v["requestId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &decisions[..5],
+        [
+            ("granted", "a"),
+            ("locked", "night-1"),
+            ("lockdown", "a"),
+            ("breakGlass", "bg"),
+            ("unlocked", "lambda-req-1"),
+        ],
+        "{audit:#?}"
+    );
+    let locked = &audit[1];
+    assert_eq!(
+        (locked["requester"].clone(), locked["justification"].clone()),
+        (json!("ops"), json!("night"))
+    );
+    assert_eq!(locked["expiresAt"], "2026-11-23T11:00:00Z");
+    assert_eq!(audit[3]["justification"], "pager: disk full");
+    let ended_by_time = audit
+        .iter()
+        .filter(|v| v["decision"] == "unlocked" && v["reason"] == "expired")
+        .count();
+    assert_eq!(ended_by_time, 1, "night-2 ended by itself: {audit:#?}");
+}
