@@ -10,10 +10,8 @@
 //! * `"fullEvent": true` (eventbridge): the payload is the whole event, not its detail;
 //! * `{"rawBody": "..."}` as an sqs payload: the record's body is that string as is;
 //! * `{"rawRecord": {...}}` as an sqs payload: the record itself (a messageId is added);
-//! * `"inflate"`: one spec or a list, applied to the payload before it is wrapped:
-//!   `{"path", "char", "count"}` puts `char` repeated `count` times at the JSON pointer
-//!   `path`; `{"path", "item", "count"}` puts an array of `count` copies of `item`
-//!   there; `"asKey": true` renames the key at `path` to the repeated string instead;
+//! * `"inflate"`: one spec or a list, applied to the payload before it is wrapped (see
+//!   `tests/common/inflate.rs`);
 //! * `"note"`: why the expected code is what it is (or a doubt about it).
 
 mod common;
@@ -61,83 +59,13 @@ enum Via {
     Sqs,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum Inflates {
-    One(Inflate),
-    Many(Vec<Inflate>),
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Inflate {
-    path: String,
-    count: usize,
-    #[serde(default)]
-    char: Option<String>,
-    #[serde(default)]
-    item: Option<Value>,
-    #[serde(default)]
-    as_key: bool,
-}
-
 fn corpus() -> Vec<Case> {
-    let path = format!("{}/tests/hostile/corpus.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Undo JSON-pointer escaping of one segment.
-fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
-}
-
-fn apply(payload: &mut Value, spec: &Inflate) -> Result<(), String> {
-    let big = || -> Result<String, String> {
-        let c = spec
-            .char
-            .as_deref()
-            .ok_or_else(|| format!("inflate {}: needs `char` or `item`", spec.path))?;
-        Ok(c.repeat(spec.count))
-    };
-    if spec.as_key {
-        let (parent, key) = spec
-            .path
-            .rsplit_once('/')
-            .ok_or_else(|| format!("inflate {}: not a pointer", spec.path))?;
-        let object = payload
-            .pointer_mut(parent)
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| format!("inflate {}: parent is not an object", spec.path))?;
-        let value = object
-            .remove(&unescape(key))
-            .ok_or_else(|| format!("inflate {}: no such key", spec.path))?;
-        object.insert(big()?, value);
-        return Ok(());
-    }
-    let slot = payload
-        .pointer_mut(&spec.path)
-        .ok_or_else(|| format!("inflate {}: no such place in the payload", spec.path))?;
-    *slot = match &spec.item {
-        Some(item) => Value::Array(vec![item.clone(); spec.count]),
-        None => Value::String(big()?),
-    };
-    Ok(())
+    read_corpus("corpus.json")
 }
 
 /// The payload with its inflations applied (before any wrapping).
 fn inflated(case: &Case) -> Result<Value, String> {
-    let mut payload = case.payload.clone();
-    match &case.inflate {
-        None => {}
-        Some(Inflates::One(spec)) => apply(&mut payload, spec)?,
-        Some(Inflates::Many(specs)) => {
-            for spec in specs {
-                apply(&mut payload, spec)?;
-            }
-        }
-    }
-    Ok(payload)
+    inflate(&case.payload, case.inflate.as_ref())
 }
 
 /// The case as one SQS record with `message_id` (any case can travel in a queue).

@@ -6,15 +6,16 @@
 //! value cannot forge a log line). Beside it, valid edge windows that must load.
 //!
 //! Case format: `{"name", "policy", "expectField"}` plus optionally
-//! * `"inflate"`: one spec or a list, applied in order to the policy before loading:
-//!   `{"path", "char", "count"}` puts `char` repeated `count` times at the JSON pointer
-//!   `path`; `{"path", "item", "count"}` puts an array of `count` copies of `item`
-//!   there; `"asKey": true` renames the key at `path` to the repeated string instead;
+//! * `"inflate"`: one spec or a list, applied to the policy before loading (see
+//!   `tests/common/inflate.rs`);
 //! * `"note"`: why the case is refused the way it is.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use common::{Inflates, inflate, read_corpus};
 use jiff::Timestamp;
 use lightsail_jit::policy::Policy;
 use serde::Deserialize;
@@ -38,82 +39,13 @@ struct Case {
     note: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum Inflates {
-    One(Inflate),
-    Many(Vec<Inflate>),
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Inflate {
-    path: String,
-    count: usize,
-    #[serde(default)]
-    char: Option<String>,
-    #[serde(default)]
-    item: Option<Value>,
-    #[serde(default)]
-    as_key: bool,
-}
-
 fn corpus() -> Vec<Case> {
-    let path = format!("{}/tests/hostile/windows.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Undo JSON-pointer escaping of one segment.
-fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
-}
-
-fn apply(policy: &mut Value, spec: &Inflate) -> Result<(), String> {
-    let big = || -> Result<String, String> {
-        let c = spec
-            .char
-            .as_deref()
-            .ok_or_else(|| format!("inflate {}: needs `char` or `item`", spec.path))?;
-        Ok(c.repeat(spec.count))
-    };
-    if spec.as_key {
-        let (parent, key) = spec
-            .path
-            .rsplit_once('/')
-            .ok_or_else(|| format!("inflate {}: not a pointer", spec.path))?;
-        let object = policy
-            .pointer_mut(parent)
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| format!("inflate {}: parent is not an object", spec.path))?;
-        let value = object
-            .remove(&unescape(key))
-            .ok_or_else(|| format!("inflate {}: no such key", spec.path))?;
-        object.insert(big()?, value);
-        return Ok(());
-    }
-    let slot = policy
-        .pointer_mut(&spec.path)
-        .ok_or_else(|| format!("inflate {}: no such place in the policy", spec.path))?;
-    *slot = match &spec.item {
-        Some(item) => Value::Array(vec![item.clone(); spec.count]),
-        None => Value::String(big()?),
-    };
-    Ok(())
+    read_corpus("windows.json")
 }
 
 /// The case's policy with its inflations applied.
 fn inflated(case: &Case) -> Result<Value, String> {
-    let mut policy = case.policy.clone();
-    let specs = match &case.inflate {
-        None => Vec::new(),
-        Some(Inflates::One(spec)) => vec![spec.clone()],
-        Some(Inflates::Many(specs)) => specs.clone(),
-    };
-    for spec in &specs {
-        apply(&mut policy, spec)?;
-    }
-    Ok(policy)
+    inflate(&case.policy, case.inflate.as_ref())
 }
 
 /// What is wrong with the outcome of one case, if anything.

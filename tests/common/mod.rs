@@ -7,6 +7,7 @@
 mod audit;
 mod builders;
 mod calls;
+mod inflate;
 mod lockdown;
 
 // Re-exported for `use common::*`; a test target that uses none of them is fine.
@@ -16,6 +17,8 @@ pub use audit::Capture;
 pub use builders::{GrantCommand, InstanceBuilder};
 #[allow(unused_imports)]
 pub use calls::{assert_no_write, successful_writes, writes_seen, writes_seen_on};
+#[allow(unused_imports)]
+pub use inflate::{Inflates, inflate, read_corpus};
 #[allow(unused_imports)]
 pub use lockdown::{lockdown_policy, web_lockdown_rules};
 
