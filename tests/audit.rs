@@ -8,31 +8,7 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
-
-/// A lockdown of web-1 by ops for the night; `extra` adds `duration` or `until`.
-fn lockdown(id: &str, extra: Value) -> Value {
-    let mut command = json!({"action": "lockdown", "requestId": id,
-                             "instanceNames": ["web-1"], "requester": "ops", "reason": "night"});
-    for (k, v) in extra.as_object().unwrap() {
-        command[k] = v.clone();
-    }
-    command
-}
-
-fn unlock() -> Value {
-    json!({"action": "unlock", "instanceNames": ["web-1"], "requester": "ops", "reason": "morning"})
-}
-
-fn break_glass(id: &str, secs: u64) -> Value {
-    GrantCommand::on("web-1")
-        .id(id)
-        .from("198.51.100.9")
-        .for_secs(secs)
-        .requester("oncall")
-        .reason("pager: disk full")
-        .json()
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "current_thread")]
 async fn every_decision_is_one_json_audit_line() {
@@ -67,10 +43,10 @@ async fn lockdowns_unlocks_and_break_glass_are_audited() {
     let _guard = capture.install();
     let w = world_with(lockdown_policy());
     ok(&w, grant("a", "203.0.113.7", 3600)).await;
-    ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
-    ok(&w, break_glass("bg", 600)).await;
-    ok(&w, unlock()).await;
-    ok(&w, lockdown("night-2", json!({"duration": "1h"}))).await;
+    ok(&w, web_lockdown("night-1", json!({"duration": "1h"}))).await;
+    ok(&w, break_glass("bg", "198.51.100.9", 600)).await;
+    ok(&w, web_unlock()).await;
+    ok(&w, web_lockdown("night-2", json!({"duration": "1h"}))).await;
     advance(&w, 3601);
     ok(&w, sweep()).await;
     let audit = capture.audit();

@@ -21,7 +21,7 @@ use explorer::{Run, block_on, dispatch, explore, explore_with, has_grant};
 use lightsail_jit::firewall::RuleSet;
 use lightsail_jit::ledger::{Grant, Ledger, LockdownRecord};
 use lightsail_jit::lightsail::sim::Sim;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn lockdown_rules() -> RuleSet {
     RuleSet::from_rules(&web_lockdown_rules())
@@ -29,31 +29,6 @@ fn lockdown_rules() -> RuleSet {
 
 fn baseline() -> RuleSet {
     RuleSet::from_rules(&web_baseline())
-}
-
-/// A lockdown of web-1 by ops; `extra` adds `duration`, `until`, …
-fn lockdown(id: &str, extra: Value) -> Value {
-    let mut command = json!({"action": "lockdown", "requestId": id, "instanceNames": ["web-1"],
-                             "requester": "ops", "reason": "incident"});
-    for (k, v) in extra.as_object().unwrap() {
-        command[k] = v.clone();
-    }
-    command
-}
-
-fn unlock() -> Value {
-    json!({"action": "unlock", "instanceNames": ["web-1"], "requester": "ops", "reason": "over"})
-}
-
-/// On-call's grant on web-1, with a reason: break glass while web-1 is locked down.
-fn break_glass(id: &str, cidr: &str, secs: u64) -> Value {
-    GrantCommand::on("web-1")
-        .id(id)
-        .from(cidr)
-        .for_secs(secs)
-        .requester("oncall")
-        .reason("pager")
-        .json()
 }
 
 fn ledger(sim: &Sim) -> Ledger {
@@ -204,13 +179,16 @@ fn a_break_glass_grant_racing_a_lockdown_survives() {
         &lockdown_policy(),
         &|w| {
             block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
-            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            block_on(invoke(
+                w,
+                web_lockdown("night-1", json!({"duration": "2h"})),
+            ));
             // An expired break-glass grant, so the racing lockdown has a Put to do.
             block_on(invoke(w, break_glass("bg-old", "192.0.2.44", 60)));
             advance(w, 61);
         },
         [
-            lockdown("night-2", json!({"duration": "4h"})),
+            web_lockdown("night-2", json!({"duration": "4h"})),
             break_glass("bg", "198.51.100.9", 3600),
         ],
         &|sim, run| {
@@ -247,7 +225,7 @@ fn on_call_racing_the_first_lockdown_is_break_glass_iff_it_read_the_record() {
             block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
         },
         [
-            lockdown("night-1", json!({"duration": "2h"})),
+            web_lockdown("night-1", json!({"duration": "2h"})),
             break_glass("oc", "198.51.100.9", 3600),
         ],
         &|sim, run| {
@@ -286,13 +264,16 @@ fn unlock_racing_a_sweep_brings_the_baseline_back() {
         &lockdown_policy(),
         &|w| {
             block_on(invoke(w, grant("a", "203.0.113.7", 3600)));
-            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            block_on(invoke(
+                w,
+                web_lockdown("night-1", json!({"duration": "2h"})),
+            ));
             block_on(invoke(w, break_glass("bg", "198.51.100.9", 1800)));
             // An expired break-glass grant, so the sweep has a Put to do.
             block_on(invoke(w, break_glass("bg-old", "192.0.2.44", 60)));
             advance(w, 61);
         },
-        [unlock(), json!({"action": "sweep"})],
+        [web_unlock(), json!({"action": "sweep"})],
         &|sim, run| {
             let trace = &run.trace;
             let unlocked = &run.outcomes[0];
@@ -324,9 +305,12 @@ fn unlock_racing_a_grant_refuses_it_or_keeps_it() {
         "unlock ∥ grant",
         &lockdown_policy(),
         &|w| {
-            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            block_on(invoke(
+                w,
+                web_lockdown("night-1", json!({"duration": "2h"})),
+            ));
         },
-        [unlock(), grant("new", "203.0.113.7", 3600)],
+        [web_unlock(), grant("new", "203.0.113.7", 3600)],
         &|sim, run| {
             let trace = &run.trace;
             assert_eq!(run.outcomes[0]["status"], "unlocked");
@@ -356,9 +340,12 @@ fn lockdown_racing_an_unlock_leaves_one_or_the_other() {
         "lockdown ∥ unlock",
         &policy,
         &|w| {
-            block_on(invoke(w, lockdown("night-1", json!({"duration": "2h"}))));
+            block_on(invoke(
+                w,
+                web_lockdown("night-1", json!({"duration": "2h"})),
+            ));
         },
-        [lockdown("night-2", json!({})), unlock()],
+        [web_lockdown("night-2", json!({})), web_unlock()],
         &|sim, run| {
             let trace = &run.trace;
             assert_eq!(
@@ -381,7 +368,7 @@ fn lockdown_racing_an_unlock_leaves_one_or_the_other() {
                 }
             }
             // And the baseline can still come back: an unlock now restores it exactly.
-            let out = dispatch(sim, &policy, run.now, unlock());
+            let out = dispatch(sim, &policy, run.now, web_unlock());
             assert_eq!(out["status"], "unlocked", "{out}");
             assert_eq!(firewall(sim), baseline(), "{trace:?}: the baseline is lost");
         },

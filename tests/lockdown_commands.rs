@@ -13,29 +13,6 @@ use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::policy::Policy;
 use serde_json::{Value, json};
 
-fn lockdown(id: &str, extra: Value) -> Value {
-    let mut command = json!({"action": "lockdown", "requestId": id,
-                             "instanceNames": ["web-1"], "requester": "ops", "reason": "night"});
-    for (k, v) in extra.as_object().unwrap() {
-        command[k] = v.clone();
-    }
-    command
-}
-
-fn unlock() -> Value {
-    json!({"action": "unlock", "instanceNames": ["web-1"], "requester": "ops", "reason": "morning"})
-}
-
-fn break_glass(id: &str, secs: u64) -> Value {
-    GrantCommand::on("web-1")
-        .id(id)
-        .from("198.51.100.9")
-        .for_secs(secs)
-        .requester("oncall")
-        .reason("pager: disk full")
-        .json()
-}
-
 fn jit_keys(w: &World) -> Vec<String> {
     tag_keys(w, "web-1")
         .into_iter()
@@ -47,7 +24,7 @@ fn jit_keys(w: &World) -> Vec<String> {
 async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
     let w = world_with(lockdown_policy());
     ok(&w, grant("before", "203.0.113.7", 3 * 3600)).await;
-    let out = ok(&w, lockdown("night-1", json!({"duration": "2h"}))).await;
+    let out = ok(&w, web_lockdown("night-1", json!({"duration": "2h"}))).await;
     assert_eq!(out["status"], "lockedDown", "{out}");
     assert_eq!(
         (out["instances"].clone(), out["ended"].clone()),
@@ -112,9 +89,9 @@ async fn a_timed_lockdown_holds_until_its_end_then_the_baseline_is_back() {
 }
 
 #[tokio::test]
-async fn an_open_ended_lockdown_holds_until_unlock() {
+async fn an_open_ended_lockdown_holds_until_web_unlock() {
     let w = world_with(lockdown_policy());
-    let out = ok(&w, lockdown("hold", json!({}))).await;
+    let out = ok(&w, web_lockdown("hold", json!({}))).await;
     assert_eq!(out["until"], Value::Null, "{out}");
     advance(&w, 3 * 24 * 3600);
     ok(&w, sweep()).await;
@@ -128,7 +105,7 @@ async fn an_open_ended_lockdown_holds_until_unlock() {
         "{out}"
     );
 
-    let out = ok(&w, unlock()).await;
+    let out = ok(&w, web_unlock()).await;
     assert_eq!(out["status"], "unlocked", "{out}");
     assert_eq!(out["instances"], 1);
     assert!(out["apiCalls"].as_u64().unwrap() >= 3, "{out}");
@@ -146,9 +123,12 @@ async fn an_open_ended_lockdown_holds_until_unlock() {
 async fn unlock_removes_the_record_before_restoring_so_a_failed_restore_still_ends_it() {
     use lightsail_jit::lightsail::sim::{Op, Timing};
     let w = world_with(lockdown_policy());
-    ok(&w, lockdown("hold", json!({}))).await;
+    ok(&w, web_lockdown("hold", json!({}))).await;
     w.lightsail.fail(Op::Put, 1, Timing::Before);
-    assert!(invoke(&w, unlock()).await.is_err(), "a transient failure");
+    assert!(
+        invoke(&w, web_unlock()).await.is_err(),
+        "a transient failure"
+    );
     assert_eq!(
         jit_keys(&w)
             .iter()
@@ -165,16 +145,16 @@ async fn unlock_removes_the_record_before_restoring_so_a_failed_restore_still_en
 #[tokio::test]
 async fn a_redelivered_lockdown_keeps_its_first_end_and_writes_nothing() {
     let w = world_with(lockdown_policy());
-    let first = ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
+    let first = ok(&w, web_lockdown("night-1", json!({"duration": "1h"}))).await;
     advance(&w, 20 * 60);
     let writes = writes_seen(&w.lightsail).len();
-    let again = ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
+    let again = ok(&w, web_lockdown("night-1", json!({"duration": "1h"}))).await;
     assert_eq!(again["until"], first["until"], "{again}");
     assert_eq!(writes_seen(&w.lightsail).len(), writes);
     // A new lockdown (another requestId) replaces the record: the last command wins.
     let out = ok(
         &w,
-        lockdown("night-2", json!({"until": "2026-11-23T18:00:00+01:00"})),
+        web_lockdown("night-2", json!({"until": "2026-11-23T18:00:00+01:00"})),
     )
     .await;
     assert_eq!(out["until"], "2026-11-23T17:00:00Z", "{out}");
@@ -191,7 +171,7 @@ async fn bad_lockdowns_and_unlocks_are_refused_without_a_write() {
     let w = world_with(lockdown_policy());
     let cases = [
         (
-            lockdown(
+            web_lockdown(
                 "x",
                 json!({"duration": "1h", "until": "2026-11-24T07:00:00Z"}),
             ),
@@ -199,22 +179,22 @@ async fn bad_lockdowns_and_unlocks_are_refused_without_a_write() {
             "`duration` and `until`",
         ),
         (
-            lockdown("x", json!({"until": "2026-11-23T09:00:00Z"})),
+            web_lockdown("x", json!({"until": "2026-11-23T09:00:00Z"})),
             "InvalidField",
             "not in the future",
         ),
         (
-            lockdown("x", json!({"until": "tomorrow"})),
+            web_lockdown("x", json!({"until": "tomorrow"})),
             "InvalidField",
             "`until`",
         ),
         (
-            lockdown("x", json!({"until": "2026-11-24T07:00:00"})),
+            web_lockdown("x", json!({"until": "2026-11-24T07:00:00"})),
             "InvalidField",
             "offset",
         ),
         (
-            lockdown("x", json!({"duration": "-1h"})),
+            web_lockdown("x", json!({"duration": "-1h"})),
             "InvalidDuration",
             "duration",
         ),
@@ -249,7 +229,7 @@ async fn unlock_cannot_end_a_window() {
     let w = world_with(policy);
     ok(&w, sweep()).await;
     w.lightsail.clear_calls();
-    let out = ok(&w, unlock()).await;
+    let out = ok(&w, web_unlock()).await;
     assert_eq!(out["status"], "rejected", "{out}");
     assert_eq!(out["error"]["code"], "LockedDown");
     let message = out["error"]["message"].as_str().unwrap();
@@ -276,14 +256,14 @@ async fn unlock_cannot_end_a_window() {
 #[tokio::test]
 async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps() {
     let w = world_with(lockdown_policy());
-    ok(&w, lockdown("hold", json!({}))).await;
+    ok(&w, web_lockdown("hold", json!({}))).await;
     let writes_before = writes_seen(&w.lightsail).len();
     // Not a break-glass requester; a break-glass requester without a reason.
     assert_eq!(
         ok(&w, grant("alice", "203.0.113.7", 600)).await["error"]["code"],
         "LockedDown"
     );
-    let mut no_reason = break_glass("bg", 600);
+    let mut no_reason = break_glass("bg", "198.51.100.9", 600);
     no_reason.as_object_mut().unwrap().remove("reason");
     let out = ok(&w, no_reason).await;
     assert_eq!(out["error"]["code"], "ReasonRequired", "{out}");
@@ -293,7 +273,7 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
         "refused grants write nothing"
     );
 
-    let out = ok(&w, break_glass("bg", 7200)).await;
+    let out = ok(&w, break_glass("bg", "198.51.100.9", 7200)).await;
     assert_eq!(out["status"], "granted", "{out}");
     assert_eq!(out["expiresAt"], "2026-11-23T10:30:00Z");
     assert_eq!(out["cappedBy"], "breakGlassMaxDuration 30m");
@@ -313,11 +293,11 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
     let out = ok(&w, sweep()).await;
     assert_eq!(out["driftCorrected"], 0, "{out}");
     assert_eq!(w.lightsail.firewall("web-1"), locked_with_bg);
-    let out = ok(&w, lockdown("again", json!({"duration": "1h"}))).await;
+    let out = ok(&w, web_lockdown("again", json!({"duration": "1h"}))).await;
     assert_eq!(out["ended"], 0, "{out}");
     assert_eq!(w.lightsail.firewall("web-1"), locked_with_bg);
     // Unlock: baseline + the break-glass grant still running.
-    ok(&w, unlock()).await;
+    ok(&w, web_unlock()).await;
     let mut open_with_bg = RuleSet::from_rules(&web_baseline());
     open_with_bg.add_rule(&bg);
     assert_eq!(w.lightsail.firewall("web-1"), open_with_bg);
@@ -330,14 +310,14 @@ async fn break_glass_is_granted_during_a_lockdown_capped_and_kept_open_by_sweeps
 #[tokio::test]
 async fn break_glass_expires_inside_the_lockdown_back_to_its_rules() {
     let w = world_with(lockdown_policy());
-    ok(&w, lockdown("hold", json!({}))).await;
-    ok(&w, break_glass("bg", 600)).await;
+    ok(&w, web_lockdown("hold", json!({}))).await;
+    ok(&w, break_glass("bg", "198.51.100.9", 600)).await;
     advance(&w, 601);
     let out = ok(&w, sweep()).await;
     assert_eq!(out["expired"], 1, "{out}");
     assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
     // A redelivery of the expired break-glass request opens nothing.
-    let out = ok(&w, break_glass("bg", 600)).await;
+    let out = ok(&w, break_glass("bg", "198.51.100.9", 600)).await;
     assert_eq!(out["error"]["code"], "GrantExpired", "{out}");
     assert_eq!(ports(&w, "web-1"), web_lockdown_rules());
 }
@@ -345,7 +325,7 @@ async fn break_glass_expires_inside_the_lockdown_back_to_its_rules() {
 #[tokio::test]
 async fn status_shows_a_lockdown_by_command() {
     let w = world_with(lockdown_policy());
-    ok(&w, lockdown("night-1", json!({"duration": "9h"}))).await;
+    ok(&w, web_lockdown("night-1", json!({"duration": "9h"}))).await;
     let out = ok(&w, json!({"action": "status", "instanceName": "web-1"})).await;
     assert_eq!(
         out["instances"][0]["lockdown"],
@@ -362,7 +342,7 @@ async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
     let w = world_with(lockdown_policy());
     ok(&w, grant("a", "203.0.113.7", 3600)).await;
     w.lightsail.clear_calls();
-    let mut command = lockdown("night-1", json!({"duration": "1h"}));
+    let mut command = web_lockdown("night-1", json!({"duration": "1h"}));
     command["dryRun"] = json!(true);
     let out = ok(&w, command).await;
     assert_eq!(out["status"], "plan", "{out}");
@@ -385,9 +365,9 @@ async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
     );
     assert_no_write(&w.lightsail, "a dry-run lockdown");
 
-    ok(&w, lockdown("night-1", json!({"duration": "1h"}))).await;
+    ok(&w, web_lockdown("night-1", json!({"duration": "1h"}))).await;
     w.lightsail.clear_calls();
-    let mut command = unlock();
+    let mut command = web_unlock();
     command["dryRun"] = json!(true);
     let out = ok(&w, command).await;
     assert_eq!(out["action"], "unlock", "{out}");
@@ -402,7 +382,7 @@ async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
 }
 
 #[tokio::test]
-async fn an_unreadable_lockdown_tag_fails_closed_until_unlock() {
+async fn an_unreadable_lockdown_tag_fails_closed_until_web_unlock() {
     let mut instances = instances();
     instances[0]
         .tags
@@ -422,7 +402,7 @@ async fn an_unreadable_lockdown_tag_fails_closed_until_unlock() {
         web_lockdown_rules(),
         "held as a lockdown without end"
     );
-    ok(&w, unlock()).await;
+    ok(&w, web_unlock()).await;
     assert_eq!(ports(&w, "web-1"), web_baseline());
     assert_eq!(jit_keys(&w), Vec::<String>::new());
 }

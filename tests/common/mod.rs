@@ -20,7 +20,7 @@ pub use calls::{assert_no_write, successful_writes, writes_seen, writes_seen_on}
 #[allow(unused_imports)]
 pub use inflate::{Inflates, inflate, read_corpus};
 #[allow(unused_imports)]
-pub use lockdown::{lockdown_policy, web_lockdown_rules};
+pub use lockdown::{break_glass, lockdown_policy, web_lockdown, web_lockdown_rules, web_unlock};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
