@@ -15,7 +15,6 @@
 
 use jiff::Timestamp;
 
-use super::codec::EncodeError;
 use super::tag::{MAX_VALUE_CHARS, Tag, is_tag_char};
 use super::{LOCKDOWN_KEY, LOCKDOWN_REASON_KEY, VERSION};
 
@@ -36,11 +35,12 @@ impl LockdownRecord {
         self.until.is_none_or(|until| until > now)
     }
 
-    /// What a `jit:lockdown` tag that does not decode stands for.
-    pub fn unreadable(since: Timestamp) -> Self {
+    /// What a `jit:lockdown` tag that does not decode stands for: a lockdown without
+    /// end, since an unknown time (shown as the epoch).
+    pub fn unreadable() -> Self {
         LockdownRecord {
             request_id: String::new(),
-            since,
+            since: Timestamp::UNIX_EPOCH,
             until: None,
             requester: None,
             reason: Some("the jit:lockdown tag cannot be read; unlock to end it".into()),
@@ -48,7 +48,10 @@ impl LockdownRecord {
     }
 }
 
-pub fn encode_lockdown(record: &LockdownRecord) -> Result<Vec<Tag>, EncodeError> {
+/// The record as tags. It always fits: a request id (≤ 100 characters) and a requester
+/// (≤ 64) are validated where they enter, so the value stays under Lightsail's 256
+/// characters (the test `the_longest_record_fits` holds that).
+pub fn encode_lockdown(record: &LockdownRecord) -> Vec<Tag> {
     let until = record
         .until
         .map_or_else(|| "-".to_string(), |t| t.as_second().to_string());
@@ -61,17 +64,13 @@ pub fn encode_lockdown(record: &LockdownRecord) -> Result<Vec<Tag>, EncodeError>
         value.push(' ');
         value.push_str(requester);
     }
-    let chars = value.chars().count();
-    if chars > MAX_VALUE_CHARS {
-        return Err(EncodeError::GrantTooLarge { chars });
-    }
     let mut tags = vec![Tag::new(LOCKDOWN_KEY, value)];
     if let Some(reason) = record.reason.as_deref().map(reason_value)
         && !reason.is_empty()
     {
         tags.push(Tag::new(LOCKDOWN_REASON_KEY, reason));
     }
-    Ok(tags)
+    tags
 }
 
 pub fn decode_lockdown(value: &str, reason: Option<&str>) -> Option<LockdownRecord> {
@@ -129,7 +128,7 @@ mod tests {
 
     #[test]
     fn round_trips_timed_and_open_ended() {
-        let tags = encode_lockdown(&record()).unwrap();
+        let tags = encode_lockdown(&record());
         assert_eq!(tags[0].key, "jit:lockdown");
         assert_eq!(
             tags[0].value.as_deref(),
@@ -143,7 +142,7 @@ mod tests {
             reason: None,
             ..record()
         };
-        let tags = encode_lockdown(&open).unwrap();
+        let tags = encode_lockdown(&open);
         assert_eq!(tags.len(), 1, "no reason, no reason tag");
         assert_eq!(
             decode_lockdown(tags[0].value.as_deref().unwrap(), None),
@@ -157,13 +156,28 @@ mod tests {
             reason: Some(format!("aws:{}", "ü, \"x\";".repeat(100))),
             ..record()
         };
-        let tags = encode_lockdown(&long).unwrap();
+        let tags = encode_lockdown(&long);
         for tag in &tags {
             assert_eq!(tag_problem(tag), None, "{tag:?}");
         }
         let reason = tags[1].value.as_deref().unwrap();
         assert!(reason.starts_with("_aws:ü_ _x__ü"), "{reason}");
         assert_eq!(reason.chars().count(), MAX_VALUE_CHARS);
+    }
+
+    #[test]
+    fn the_longest_record_fits() {
+        use crate::command::{MAX_REQUEST_ID, MAX_REQUESTER};
+        let longest = LockdownRecord {
+            request_id: "r".repeat(MAX_REQUEST_ID),
+            since: Timestamp::MIN,
+            until: Some(Timestamp::MAX),
+            requester: Some("w".repeat(MAX_REQUESTER)),
+            reason: Some("x".repeat(10 * MAX_VALUE_CHARS)),
+        };
+        for tag in encode_lockdown(&longest) {
+            assert_eq!(tag_problem(&tag), None, "{tag:?}");
+        }
     }
 
     #[test]

@@ -121,8 +121,7 @@ impl Ledger {
             .sort_by(|a, b| a.request_id.cmp(&b.request_id));
         // Fail closed: a lockdown tag that does not decode still holds the instance.
         ledger.lockdown = lockdown.map(|value| {
-            decode_lockdown(value, lockdown_reason)
-                .unwrap_or_else(|| LockdownRecord::unreadable(Timestamp::UNIX_EPOCH))
+            decode_lockdown(value, lockdown_reason).unwrap_or_else(LockdownRecord::unreadable)
         });
         // The baseline counts only when the header's chunk count matches exactly the
         // chunks present (1..=count, none twice) and every chunk decodes: a half-written

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
+use super::locked::in_force;
 use crate::firewall::{Diff, PortRule, RuleSet};
 use crate::ledger::{
     BASELINE_KEY, Grant, LOCKDOWN_KEY, Ledger, LockdownRecord, Tag, encode_baseline, encode_grant,
@@ -147,16 +148,15 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // one already recorded when this is its redelivery), none after an unlock, else the
     // ledger's while in force.
     let recorded = ledger.lockdown.as_ref();
-    let command_lockdown = match ending {
-        Ending::Lockdown(record) => Some(
-            recorded
-                .filter(|r| r.request_id == record.request_id)
-                .unwrap_or(record),
-        ),
-        Ending::Unlock => None,
-        _ => recorded,
-    }
-    .filter(|r| r.in_force(now));
+    let (command_lockdown, records_new) = match ending {
+        Ending::Lockdown(record) => match recorded.filter(|r| r.request_id == record.request_id) {
+            Some(same) => (Some(same), false),
+            None => (Some(record), true),
+        },
+        Ending::Unlock => (None, false),
+        _ => (recorded, false),
+    };
+    let command_lockdown = command_lockdown.filter(|r| r.in_force(now));
     // A lockdown in force ends every grant but break-glass ones, whatever the command:
     // grants active when it starts end at its first reconcile.
     let window = policy.window_in_force(name, now);
@@ -226,20 +226,17 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // The lockdown record: written first when this command starts one; lifted first when
     // none is in force any more (an unlock, its end passed, a stray reason tag).
     let mut lift = Vec::new();
-    match (ending, command_lockdown) {
-        (Ending::Lockdown(record), Some(kept)) if std::ptr::eq(kept, record) => {
-            let tags = encode_lockdown(record).unwrap_or_default();
-            lift.extend(
-                ledger
-                    .lockdown_keys
-                    .iter()
-                    .filter(|k| !tags.iter().any(|t| &t.key == *k))
-                    .cloned(),
-            );
-            retag.extend(tags);
-        }
-        (_, None) => lift.extend(ledger.lockdown_keys.iter().cloned()),
-        _ => {}
+    if let (true, Some(record)) = (records_new, command_lockdown) {
+        let tags = encode_lockdown(record);
+        let stale = ledger.lockdown_keys.iter();
+        lift.extend(
+            stale
+                .filter(|k| !tags.iter().any(|t| &t.key == *k))
+                .cloned(),
+        );
+        retag.extend(tags);
+    } else if command_lockdown.is_none() {
+        lift.extend(ledger.lockdown_keys.iter().cloned());
     }
     let mut untag: Vec<String> = removed.iter().map(Grant::tag_key).collect();
     untag.extend(ledger.broken_keys.iter().cloned());
@@ -332,8 +329,7 @@ pub async fn apply(
     // A lockdown or an unlock that raced this reconcile (it wrote its record after our
     // read): the state it asks for is the one to leave, so reconcile once more from the
     // fresh read.
-    let fresh_locked = policy.window_in_force(name, now).is_some()
-        || ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now));
+    let fresh_locked = in_force(policy, name, &ledger, now).is_some();
     if fresh_locked != plan.locked {
         // A lockdown now in force, and the baseline tags this reconcile read are gone
         // (it dropped them from a stale plan, or a racing unlock did): write them back

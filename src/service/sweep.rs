@@ -157,7 +157,7 @@ fn summarize<L: Lightsail, C: Clock>(
         });
     }
     for plan in &plans {
-        audit_lockdown(ctx, plan, selection);
+        audit_lockdown(ctx, plan, ending, selection);
         // Grants end early in a sweep or lockdown only because a lockdown is in force.
         let ended = plan.ended.iter().map(|g| (g, Verdict::Lockdown));
         let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
@@ -210,15 +210,18 @@ fn summarize<L: Lightsail, C: Clock>(
 
 /// The audit line of a lockdown recorded or lifted on one instance: by this command, or
 /// by a sweep after the lockdown's end.
-fn audit_lockdown<L: Lightsail, C: Clock>(ctx: &Ctx<'_, L, C>, plan: &Plan, selection: &Selection) {
-    let (verdict, reason) = if plan.records_lockdown() {
-        (Verdict::Locked, None)
-    } else if plan.lift.is_empty() {
-        return;
-    } else if selection.requester.is_some() {
-        (Verdict::Unlocked, None)
-    } else {
-        (Verdict::Unlocked, Some("expired"))
+fn audit_lockdown<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    plan: &Plan,
+    ending: Ending,
+    selection: &Selection,
+) {
+    let (verdict, reason) = match ending {
+        _ if plan.records_lockdown() => (Verdict::Locked, None),
+        _ if plan.lift.is_empty() => return,
+        Ending::Unlock => (Verdict::Unlocked, None),
+        // Any other reconcile lifts a record only once its end has passed.
+        _ => (Verdict::Unlocked, Some("expired")),
     };
     Decision {
         reason,
