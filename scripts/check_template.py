@@ -298,7 +298,7 @@ def _(t):
     assert seen == lower_set(LIGHTSAIL_WRITES), f"writes not found: {sorted(lower_set(LIGHTSAIL_WRITES) - seen)}"
 
 
-@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline*, never jit:managed")
+@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason], never jit:managed")
 def _(t):
     found = 0
     for owner, path, st in t.statements():
