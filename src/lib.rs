@@ -21,6 +21,7 @@
 //! | core | [`policy`] | what may be opened: types, loading and validation, decisions, lockdown windows |
 //! | core | [`outcome`] | the JSON a command answers with |
 //! | shell | [`audit`] | one structured log line per decision |
+//! | shell | [`events`] | decisions published to EventBridge: the `EventBus` trait, the AWS SDK adapter, the in-memory bus |
 //! | shell | [`lightsail`] | the `Lightsail` trait, the AWS SDK adapter, the trust store, the simulator |
 //! | shell | [`service`] | the use cases and the reconcile protocol; `App::dispatch` + one error policy |
 //! | shell | [`handler`] | the Lambda entry point (feature `lambda`) |
@@ -35,6 +36,7 @@ pub mod checks;
 pub mod clock;
 pub mod command;
 pub mod envelope;
+pub mod events;
 pub mod firewall;
 #[cfg(feature = "lambda")]
 pub mod handler;

@@ -1,5 +1,7 @@
 //! `jit-sim`: the Lightsail simulator served over HTTP on loopback, for the local loop
-//! (`cargo lambda watch` with `AWS_ENDPOINT_URL_LIGHTSAIL`) and end-to-end scripts.
+//! (`cargo lambda watch` with `AWS_ENDPOINT_URL_LIGHTSAIL`) and end-to-end scripts. The
+//! same port answers EventBridge's `PutEvents` (`AWS_ENDPOINT_URL_EVENTBRIDGE`); what it
+//! received is at `GET /_sim/events`.
 //!
 //! usage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail]
 
@@ -82,7 +84,7 @@ async fn main() -> ExitCode {
     };
     server.set_error_style(args.style);
     println!(
-        "jit-sim: Lightsail simulator on {} (fixture {})",
+        "jit-sim: Lightsail simulator on {} (fixture {}; EventBridge PutEvents too, received events at /_sim/events)",
         server.url(),
         args.fixture
     );

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::environment::{
     EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
 };
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_lightsail::Client;
 use aws_sdk_lightsail::config::SharedHttpClient;
 use aws_sdk_lightsail::config::http::HttpResponse;
@@ -35,33 +35,47 @@ impl AwsLightsail {
         AwsLightsail { client }
     }
 
-    /// Region, credentials and endpoint from the environment (including
-    /// `AWS_ENDPOINT_URL_LIGHTSAIL`), as the SDK's default chain reads them, over an
-    /// HTTPS client that trusts `roots`. Each attempt is bounded, so a hung connection is
-    /// retried instead of stalling a sweep until the Lambda timeout; throttles and 5xx get
-    /// the SDK's standard retry (3 attempts).
-    pub async fn from_env(roots: TrustRoots) -> Result<Self, HttpClientError> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(Duration::from_secs(10))
-            .operation_timeout(Duration::from_secs(40))
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https_client(roots)?)
-            .timeout_config(timeouts);
-        // The default chains try the environment first, so when it holds the region and
-        // the keys (always, in Lambda) nothing else can win. Saying so up front skips
-        // building the other providers (profiles, SSO, web identity over STS, IMDS) at
-        // cold start; the answer is the same.
-        if env_is_set(&["AWS_REGION"]) || env_is_set(&["AWS_DEFAULT_REGION"]) {
-            loader = loader.region(EnvironmentVariableRegionProvider::new());
-        }
-        if env_is_set(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-            loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-        }
-        let config = loader.load().await;
-        Ok(AwsLightsail::new(Client::new(&config)))
+    /// A client over an SDK configuration already loaded (see [`sdk_config_from_env`]),
+    /// so other clients (EventBridge) can share its HTTP client and credentials.
+    pub fn from_config(config: &SdkConfig) -> Self {
+        AwsLightsail::new(Client::new(config))
     }
+
+    /// [`sdk_config_from_env`] and a client over it; the endpoint may be overridden with
+    /// `AWS_ENDPOINT_URL_LIGHTSAIL`.
+    pub async fn from_env(roots: TrustRoots) -> Result<Self, HttpClientError> {
+        Ok(AwsLightsail::from_config(
+            &sdk_config_from_env(roots).await?,
+        ))
+    }
+}
+
+/// Region, credentials and service endpoints from the environment (including
+/// `AWS_ENDPOINT_URL_<SERVICE>`), as the SDK's default chain reads them, over an HTTPS
+/// client that trusts `roots`. Each attempt is bounded, so a hung connection is retried
+/// instead of stalling a sweep until the Lambda timeout; throttles and 5xx get the SDK's
+/// standard retry (3 attempts). Load it once per cold start and build every client from
+/// it: they then share one connection pool, trust store and credentials cache.
+pub async fn sdk_config_from_env(roots: TrustRoots) -> Result<SdkConfig, HttpClientError> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(40))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(roots)?)
+        .timeout_config(timeouts);
+    // The default chains try the environment first, so when it holds the region and
+    // the keys (always, in Lambda) nothing else can win. Saying so up front skips
+    // building the other providers (profiles, SSO, web identity over STS, IMDS) at
+    // cold start; the answer is the same.
+    if env_is_set(&["AWS_REGION"]) || env_is_set(&["AWS_DEFAULT_REGION"]) {
+        loader = loader.region(EnvironmentVariableRegionProvider::new());
+    }
+    if env_is_set(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    Ok(loader.load().await)
 }
 
 /// Every variable set and not empty, as the SDK's environment providers require.

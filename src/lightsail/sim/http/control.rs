@@ -1,7 +1,8 @@
 //! The control plane under `/_sim/`: what scripts (and `jit-sim` users with `curl`) use
 //! to look inside the simulator and steer it, without an AWS client or signatures.
 //!
-//! `GET /_sim/instances` and `GET /_sim/requests` read the state and the request log;
+//! `GET /_sim/instances`, `GET /_sim/events` and `GET /_sim/requests` read the state
+//! (instances; the entries PutEvents accepted, with their ids) and the request log;
 //! `POST /_sim/faults` replaces the wire faults and `POST /_sim/error-style` picks how
 //! errors are encoded. It is not Lightsail's API, so its answers are plain JSON with an
 //! `error` member when something is wrong.
@@ -17,6 +18,7 @@ pub(super) fn respond(shared: &Shared, method: &Method, path: &str, body: &[u8])
     let bad = |why: String| reply(StatusCode::BAD_REQUEST, &json!({"error": why}));
     match (method.as_str(), path) {
         ("GET", "/_sim/instances") => reply(StatusCode::OK, &json!(shared.sim.instances())),
+        ("GET", "/_sim/events") => reply(StatusCode::OK, &json!(shared.events.events())),
         ("GET", "/_sim/requests") => reply(StatusCode::OK, &json!(*lock(&shared.requests))),
         ("POST", "/_sim/faults") => match serde_json::from_slice::<Vec<WireFault>>(body) {
             Ok(faults) => {

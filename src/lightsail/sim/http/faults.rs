@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub enum FaultKind {
     /// 400 `ThrottlingException`.
     Throttle,
-    /// 500 `ServiceException`.
+    /// 500 `ServiceException` (`InternalException` for EventBridge's `PutEvents`).
     ServerError,
     /// Answer normally, this much later.
     Latency { millis: u64 },

@@ -11,15 +11,21 @@
 //! * Wire faults for tests: throttling (400 `ThrottlingException`), 500
 //!   `ServiceException`, added latency, dropped connections; per operation, for N calls
 //!   or with a seeded probability.
+//! * EventBridge too, on the same port: `X-Amz-Target: AWSEvents.PutEvents`, signed for
+//!   the `events` service, answered by an [`EventsSim`](crate::events::sim::EventsSim)
+//!   the server owns (so one `AWS_ENDPOINT_URL` serves the function's two clients);
+//!   wire faults name it as `"operation": "PutEvents"`.
 //! * A control plane for scripts under `/_sim/` (no auth): `GET /_sim/instances`,
-//!   `GET /_sim/requests`, `POST /_sim/faults`, `POST /_sim/error-style`.
+//!   `GET /_sim/events`, `GET /_sim/requests`, `POST /_sim/faults`,
+//!   `POST /_sim/error-style`.
 //!
 //! Each concern has its own file so a change to one cannot hide in another: `server`
-//! listens and routes, `wire` is the JSON codec, `faults` picks what strikes, and
-//! `control` is the `/_sim/` plane. The public names are re-exported here, where
-//! `jit-sim` and the tests have always found them.
+//! listens and routes, `wire` is the Lightsail JSON codec, `events` the EventBridge one,
+//! `faults` picks what strikes, and `control` is the `/_sim/` plane. The public names
+//! are re-exported here, where `jit-sim` and the tests have always found them.
 
 mod control;
+mod events;
 mod faults;
 mod server;
 mod wire;

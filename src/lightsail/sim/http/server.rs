@@ -1,5 +1,6 @@
 //! The server: a loopback listener, one hyper service per connection, and the route
-//! each request takes — control plane, refusal, injected fault, or the [`Sim`] itself.
+//! each request takes — control plane, refusal, injected fault, or the [`Sim`] itself
+//! (or, for `AWSEvents.*` targets, the [`EventsSim`] the server also owns).
 //!
 //! Every API request is logged the moment it arrives (a client that gives up during
 //! injected latency still counts), then answered through the same [`Lightsail`] trait
@@ -21,8 +22,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::control;
+use super::events;
 use super::faults::{FaultKind, WireFault, striking};
-use super::wire::{self, ErrorStyle, Reply};
+use super::wire::{self, Api, ErrorStyle, Reply};
+use crate::events::sim::EventsSim;
 use crate::ledger::Tag;
 use crate::lightsail::sim::Sim;
 use crate::lightsail::{ErrorKind, Lightsail, LightsailError};
@@ -33,8 +36,9 @@ use crate::lightsail::{ErrorKind, Lightsail, LightsailError};
 pub struct WireRequest {
     pub operation: String,
     pub signed: bool,
-    /// The SigV4 credential scope, `<access key id>/<date>/<region>/lightsail/aws4_request`
-    /// (empty when unsigned): which keys and region the client used.
+    /// The SigV4 credential scope, `<access key id>/<date>/<region>/<service>/aws4_request`
+    /// (`lightsail`, or `events` for PutEvents; empty when unsigned): which keys, region
+    /// and service the client signed for.
     pub credential: String,
     /// Every PortInfo carried all three source lists explicitly.
     pub explicit_sources: bool,
@@ -42,9 +46,10 @@ pub struct WireRequest {
     pub status: u16,
 }
 
-/// What every connection shares: the simulator and the knobs tests turn.
+/// What every connection shares: the simulators and the knobs tests turn.
 pub(super) struct Shared {
     pub sim: Sim,
+    pub events: EventsSim,
     pub faults: Mutex<Vec<WireFault>>,
     pub rng: Mutex<fastrand::Rng>,
     pub style: Mutex<ErrorStyle>,
@@ -73,12 +78,13 @@ impl Drop for SimServer {
 struct Dropped;
 
 impl SimServer {
-    /// Serve `sim` on `addr` (use port 0 for any free port).
+    /// Serve `sim` on `addr` (use port 0 for any free port), with an empty event bus.
     pub async fn start(sim: Sim, addr: SocketAddr) -> std::io::Result<SimServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             sim,
+            events: EventsSim::new(),
             faults: Mutex::new(Vec::new()),
             rng: Mutex::new(fastrand::Rng::with_seed(7)),
             style: Mutex::new(ErrorStyle::Plain),
@@ -108,13 +114,19 @@ impl SimServer {
         self.addr
     }
 
-    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_LIGHTSAIL`).
+    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_LIGHTSAIL`, and
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE` for PutEvents).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     pub fn sim(&self) -> &Sim {
         &self.shared.sim
+    }
+
+    /// The event bus behind `AWSEvents.PutEvents` (also `GET /_sim/events`).
+    pub fn events(&self) -> &EventsSim {
+        &self.shared.events
     }
 
     pub fn inject(&self, fault: WireFault) {
@@ -181,10 +193,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
     } else if !envelope.signed {
         Ok(wire::missing_authentication())
     } else {
-        match strike {
-            Some(FaultKind::Drop) => Err(Dropped),
-            Some(FaultKind::Throttle) => Ok(wire::throttled()),
-            Some(FaultKind::ServerError) => Ok(wire::error_reply(
+        match (envelope.api, strike) {
+            (_, Some(FaultKind::Drop)) => Err(Dropped),
+            (_, Some(FaultKind::Throttle)) => Ok(wire::throttled()),
+            (Api::EventBridge, Some(FaultKind::ServerError)) => Ok(events::internal_error()),
+            (Api::EventBridge, _) => {
+                Ok(events::respond(&shared.events, &envelope.operation, &request).await)
+            }
+            (Api::Lightsail, Some(FaultKind::ServerError)) => Ok(wire::error_reply(
                 style,
                 &LightsailError::new(
                     "sim",
@@ -193,7 +209,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
                     "injected server error",
                 ),
             )),
-            _ => Ok(
+            (Api::Lightsail, _) => Ok(
                 match dispatch(&shared.sim, &envelope.operation, &request).await {
                     Ok(body) => wire::reply(StatusCode::OK, &body),
                     Err(err) => wire::error_reply(style, &err),

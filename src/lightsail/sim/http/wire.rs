@@ -1,5 +1,7 @@
 //! The wire codec: Lightsail's AWS JSON 1.1 as the real service speaks it, in both
-//! directions, and nothing else — no state, no routing, no faults.
+//! directions, and nothing else — no state, no routing, no faults. (Which service a
+//! request is for is told here too, from its headers; EventBridge's own members are
+//! in `events`.)
 //!
 //! Requests are decoded leniently, as the service does (the SDK validates nothing, so
 //! a missing member must come back as `InvalidInputException`, not a crash), and
@@ -32,10 +34,31 @@ pub enum ErrorStyle {
 
 pub(super) type Reply = Response<Full<Bytes>>;
 
-/// What the headers say about a request: which operation, and who signed it.
+/// Which service a request is for, told by its `X-Amz-Target` prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Api {
+    /// `Lightsail_20161128.*`, and any target that is no one's (answered as Lightsail).
+    Lightsail,
+    /// `AWSEvents.*` (EventBridge).
+    EventBridge,
+}
+
+impl Api {
+    /// The service name SigV4 must carry in the credential scope.
+    fn signing_name(self) -> &'static str {
+        match self {
+            Api::Lightsail => "lightsail",
+            Api::EventBridge => "events",
+        }
+    }
+}
+
+/// What the headers say about a request: which service and operation, and who signed it.
 pub(super) struct Envelope {
-    /// Empty when `X-Amz-Target` is missing or not Lightsail's.
+    pub api: Api,
+    /// Empty when `X-Amz-Target` is missing or names neither service.
     pub operation: String,
+    /// Signed with SigV4 for this request's service.
     pub signed: bool,
     /// The SigV4 credential scope (empty when unsigned).
     pub credential: String,
@@ -48,20 +71,26 @@ pub(super) fn envelope(headers: &HeaderMap) -> Envelope {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let operation = header("x-amz-target")
-        .strip_prefix(TARGET_PREFIX)
-        .unwrap_or("")
-        .to_string();
+    let target = header("x-amz-target");
+    let (api, operation) = match target.strip_prefix(super::events::TARGET_PREFIX) {
+        Some(operation) => (Api::EventBridge, operation),
+        None => (
+            Api::Lightsail,
+            target.strip_prefix(TARGET_PREFIX).unwrap_or(""),
+        ),
+    };
     let authorization = header("authorization");
+    let scope = format!("/{}/aws4_request", api.signing_name());
     let signed = authorization.starts_with("AWS4-HMAC-SHA256 ")
-        && authorization.contains("/lightsail/aws4_request")
+        && authorization.contains(&scope)
         && authorization.contains("Signature=");
     let credential = authorization
         .split_once("Credential=")
         .map(|(_, rest)| rest.split(',').next().unwrap_or("").trim().to_string())
         .unwrap_or_default();
     Envelope {
-        operation,
+        api,
+        operation: operation.to_string(),
         signed,
         credential,
     }
