@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use crate::clock::rfc3339;
 use crate::firewall::{PortRange, Sources};
-use crate::ledger::Grant;
+use crate::ledger::{Grant, ReplyTo};
 use crate::rejection::Rejection;
 
 /// The `decision` field: what happened to a grant or a command.
@@ -24,6 +24,8 @@ pub enum Verdict {
     Extended,
     /// A sweep closed the access of a grant whose time had passed.
     Expired,
+    /// A sweep warned that a grant ends within the policy's `warnBefore`.
+    Expiring,
     /// The tag of an ended grant was removed (it can no longer be in flight).
     Removed,
     /// A lockdown ended the grant early.
@@ -34,11 +36,15 @@ pub enum Verdict {
     Unlocked,
 }
 
-/// What was decided about one grant or one instance.
+/// What was decided about one grant or one instance. The same value is the audit line
+/// and, when a bus is configured, the event (`announce`): every decision is both.
 pub struct Decision<'a> {
     pub decision: Verdict,
     pub request_id: &'a str,
+    /// Who made the decision happen (the requester, or who revoked or extended).
     pub requester: Option<&'a str>,
+    /// The grant's own requester, when the decision is about a grant.
+    pub owner: Option<&'a str>,
     pub instance: Option<&'a str>,
     pub ports: &'a [PortRange],
     pub sources: Option<&'a Sources>,
@@ -47,6 +53,16 @@ pub struct Decision<'a> {
     pub reason: Option<&'a str>,
     /// The requester's free-text justification.
     pub justification: Option<&'a str>,
+    // Only the event carries these (the audit line says them in the fields above).
+    /// Where the sender wants to hear about it: the command's, or the grant's kept one.
+    pub reply_to: Option<&'a ReplyTo>,
+    /// The rejection, for a refused command.
+    pub error: Option<&'a Rejection>,
+    /// The refused command's action, when it was readable.
+    pub command: Option<&'a str>,
+    pub break_glass: bool,
+    /// What shortened a grant or an extension (`Outcome::Granted::capped_by`).
+    pub capped_by: Option<&'a str>,
 }
 
 impl<'a> Decision<'a> {
@@ -56,12 +72,13 @@ impl<'a> Decision<'a> {
             decision,
             request_id: &grant.request_id,
             requester: Some(&grant.requester),
+            owner: Some(&grant.requester),
             instance: Some(instance),
             ports: &grant.ports,
             sources: Some(&grant.sources),
             expires_at: Some(grant.expires_at),
-            reason: None,
-            justification: None,
+            break_glass: grant.break_glass,
+            ..Decision::empty(decision, &grant.request_id)
         }
     }
 
@@ -72,15 +89,11 @@ impl<'a> Decision<'a> {
         rejection: &'a Rejection,
     ) -> Self {
         Decision {
-            decision: Verdict::Rejected,
-            request_id,
-            requester: None,
             instance,
-            ports: &[],
-            sources: None,
-            expires_at: None,
             reason: Some(rejection.code.as_str()),
             justification: Some(&rejection.message),
+            error: Some(rejection),
+            ..Decision::empty(Verdict::Rejected, request_id)
         }
     }
 
@@ -92,15 +105,30 @@ impl<'a> Decision<'a> {
         instance: &'a str,
     ) -> Self {
         Decision {
-            decision,
-            request_id,
             requester,
             instance: Some(instance),
+            ..Decision::empty(decision, request_id)
+        }
+    }
+
+    /// A decision with nothing but its verdict and request id.
+    fn empty(decision: Verdict, request_id: &'a str) -> Self {
+        Decision {
+            decision,
+            request_id,
+            requester: None,
+            owner: None,
+            instance: None,
             ports: &[],
             sources: None,
             expires_at: None,
             reason: None,
             justification: None,
+            reply_to: None,
+            error: None,
+            command: None,
+            break_glass: false,
+            capped_by: None,
         }
     }
 

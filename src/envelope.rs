@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::command::{Action, Command, Selection, printable};
+use crate::command::{Action, Command, Echo, Selection, printable};
 use crate::rejection::{Code, Rejection};
 use crate::strict_json::{self, Strict, StrictError};
 
@@ -22,6 +22,8 @@ use crate::strict_json::{self, Strict, StrictError};
 pub struct Delivery {
     pub id: String,
     pub command: Result<Command, Rejection>,
+    /// What can be read of a refused command, to tell its sender (empty otherwise).
+    pub echo: Echo,
 }
 
 /// An SQS record: its `messageId` is what `batchItemFailures` reports.
@@ -54,6 +56,7 @@ impl Payload {
         match &payload.duplicate {
             Some(path) => Ok(Payload::Single(Box::new(Delivery {
                 id: invocation_id.to_string(),
+                echo: Echo::default(),
                 command: Err(duplicate(path)),
             }))),
             None => Payload::from_value(&payload.value, invocation_id),
@@ -67,6 +70,7 @@ impl Payload {
             let Some(records) = records.as_array() else {
                 return Ok(Payload::Single(Box::new(Delivery {
                     id: invocation_id.to_string(),
+                    echo: Echo::default(),
                     command: Err(Rejection::new(
                         Code::InvalidEnvelope,
                         "`Records` must be an array of SQS records",
@@ -93,6 +97,7 @@ fn single(payload: &Value, fallback_id: &str) -> Delivery {
     {
         Delivery {
             id: fallback_id.to_string(),
+            echo: Echo::default(),
             command: Err(Rejection::new(
                 Code::InvalidEnvelope,
                 format!(
@@ -101,11 +106,18 @@ fn single(payload: &Value, fallback_id: &str) -> Delivery {
             )),
         }
     } else {
-        Delivery {
-            id: fallback_id.to_string(),
-            command: Command::from_json(payload),
-        }
+        parsed(fallback_id.to_string(), payload)
     }
+}
+
+/// A command read from `value`, and when it is refused, what can be echoed of it.
+fn parsed(id: String, value: &Value) -> Delivery {
+    let command = Command::from_json(value);
+    let echo = match command {
+        Ok(_) => Echo::default(),
+        Err(_) => Echo::read(value),
+    };
+    Delivery { id, command, echo }
 }
 
 fn is_eventbridge(value: &Value) -> bool {
@@ -124,26 +136,29 @@ fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
         .get("detail-type")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let command = if source == "aws.events" && detail_type == "Scheduled Event" {
-        Ok(Command {
+    let scheduled = source == "aws.events" && detail_type == "Scheduled Event";
+    let command = match event.get("detail") {
+        _ if scheduled => Ok(Command {
             request_id: None,
             dry_run: false,
+            reply_to: None,
             action: Action::Sweep(Selection::default()),
-        })
-    } else {
-        match event.get("detail") {
-            Some(detail @ Value::Object(_)) => Command::from_json(detail),
-            Some(_) | None => Err(Rejection::new(
-                Code::InvalidEnvelope,
-                format!(
-                    "EventBridge event (source {}, detail-type {}) has no `detail` object holding the command",
-                    printable(source, 60),
-                    printable(detail_type, 60)
-                ),
-            )),
-        }
+        }),
+        Some(detail @ Value::Object(_)) => return parsed(id, detail),
+        Some(_) | None => Err(Rejection::new(
+            Code::InvalidEnvelope,
+            format!(
+                "EventBridge event (source {}, detail-type {}) has no `detail` object holding the command",
+                printable(source, 60),
+                printable(detail_type, 60)
+            ),
+        )),
     };
-    Delivery { id, command }
+    Delivery {
+        id,
+        command,
+        echo: Echo::default(),
+    }
 }
 
 /// Readers disagree on which of two equal keys counts, so neither may.
@@ -167,6 +182,7 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
     let delivery = match record.get("body").and_then(Value::as_str) {
         None => Delivery {
             id: message_id.clone(),
+            echo: Echo::default(),
             command: Err(Rejection::new(
                 Code::InvalidEnvelope,
                 "SQS record has no string `body`",
@@ -176,10 +192,12 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
             Ok(value) => single(&value, &message_id),
             Err(StrictError::Duplicate(path)) => Delivery {
                 id: message_id.clone(),
+                echo: Echo::default(),
                 command: Err(duplicate(&path)),
             },
             Err(StrictError::Syntax(e)) => Delivery {
                 id: message_id.clone(),
+                echo: Echo::default(),
                 command: Err(Rejection::new(
                     Code::MalformedJson,
                     format!(

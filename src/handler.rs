@@ -66,10 +66,7 @@ pub async fn run<L: Lightsail, C: Clock>(
 ) -> Result<Outcome, Transient> {
     match &delivery.command {
         Ok(command) => app.dispatch(command, &delivery.id).await,
-        Err(rejection) => {
-            crate::audit::Decision::rejected(&delivery.id, None, rejection).log();
-            Ok(Outcome::rejected(&delivery.id, None, rejection.clone()))
-        }
+        Err(rejection) => Ok(app.refuse(&delivery.id, &delivery.echo, rejection).await),
     }
 }
 

@@ -21,6 +21,7 @@
 //! | core | [`policy`] | what may be opened: types, loading and validation, decisions, lockdown windows |
 //! | core | [`outcome`] | the JSON a command answers with |
 //! | shell | [`audit`] | one structured log line per decision |
+//! | core | [`announce`] | the event each decision announces: detail types, details, event ids |
 //! | shell | [`events`] | decisions published to EventBridge: the `EventBus` trait, the AWS SDK adapter, the in-memory bus |
 //! | shell | [`lightsail`] | the `Lightsail` trait, the AWS SDK adapter, the trust store, the simulator |
 //! | shell | [`service`] | the use cases and the reconcile protocol; `App::dispatch` + one error policy |
@@ -30,6 +31,7 @@
 //! `service::reconcile::plan` is pure too; only its `apply` does I/O. The binaries are
 //! `src/main.rs` (the function), `src/bin/jit-local.rs` and `src/bin/jit-sim.rs`.
 
+pub mod announce;
 pub mod audit;
 #[doc(hidden)]
 pub mod checks;

@@ -1,6 +1,7 @@
 //! The Lambda function. Everything expensive happens once, before the first event:
 //! logging, the policy (an invalid one stops the cold start with a message naming the
-//! field), the SDK configuration and client. No network call is made here.
+//! field), the SDK configuration and the clients (Lightsail; EventBridge when
+//! `JIT_EVENT_BUS` is set). No network call is made here.
 //!
 //! The runtime is tokio's current-thread one: the work is waiting on Lightsail, which one
 //! thread does as well as many (Lambda gives less than one vCPU below 1,769 MB), and
@@ -14,8 +15,10 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightsail_jit::clock::SystemClock;
+use lightsail_jit::events::aws::AwsEventBus;
+use lightsail_jit::events::{Publisher, bus_name_from_env};
 use lightsail_jit::handler::handle;
-use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::lightsail::aws::{AwsLightsail, sdk_config_from_env};
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
@@ -29,10 +32,15 @@ async fn main() -> Result<(), Error> {
     if roots == TrustRoots::System {
         tracing::warn!(%roots, "JIT_TLS_ROOTS: trusting the platform's root store");
     }
-    let lightsail = AwsLightsail::from_env(roots)
+    let bus = bus_name_from_env().inspect_err(cold_start_aborted)?;
+    let config = sdk_config_from_env(roots)
         .await
         .inspect_err(cold_start_aborted)?;
-    let app = App::new(lightsail, policy, SystemClock);
+    let mut app = App::new(AwsLightsail::from_config(&config), policy, SystemClock);
+    if let Some(bus) = bus {
+        // The same configuration: one HTTPS client, one credentials cache.
+        app = app.with_events(Publisher::new(AwsEventBus::from_config(&config), bus));
+    }
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {
         handle(app, event).await

@@ -6,6 +6,7 @@
 //! decided before the first Lightsail write.
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// Stable machine-readable reasons. The serialised name (the variant's name, derived
 /// alike by serde and strum) is the contract.
@@ -59,6 +60,8 @@ pub enum Code {
     LockedDown,
     /// Lightsail refused a call for a reason retrying cannot fix (e.g. AccessDenied).
     LightsailRefused,
+    /// `replyTo` is not a JSON object within 1 KB and 8 levels.
+    InvalidReplyTo,
 }
 
 impl Code {
@@ -93,5 +96,17 @@ impl Rejection {
 
     pub fn invalid(field: &str, expected: &str) -> Self {
         Rejection::new(Code::InvalidField, format!("`{field}` must be {expected}"))
+    }
+}
+
+/// How a JSON value is named in a message: "a string", "an object"…
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

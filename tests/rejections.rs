@@ -211,6 +211,12 @@ fn cases() -> Vec<(Code, &'static str, Option<&'static str>, Value)> {
             g(json!({"reason": "a\u{7}b"})),
         ),
         (
+            Code::InvalidReplyTo,
+            "replyTo",
+            None,
+            g(json!({"replyTo": "C0123456"})),
+        ),
+        (
             Code::RequesterNotAllowed,
             "bob",
             Some(STRICT),

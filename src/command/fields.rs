@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+pub use crate::rejection::type_name;
 use crate::rejection::{Code, Rejection};
 
 pub struct Fields<'a> {
@@ -97,17 +98,6 @@ impl<'a> Fields<'a> {
                 ),
             )),
         }
-    }
-}
-
-pub fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

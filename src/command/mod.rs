@@ -10,6 +10,7 @@
 //! field), `ports`, `sources`, `duration` and `validate` (identity fields).
 
 mod duration;
+mod echo;
 mod extend;
 mod fields;
 mod grant;
@@ -27,6 +28,7 @@ mod validate;
 use serde_json::Value;
 
 pub use duration::{human as human_duration, parse_text as parse_duration_text};
+pub use echo::Echo;
 pub use extend::ExtendRequest;
 pub use fields::{printable, type_name};
 pub use grant::GrantRequest;
@@ -44,6 +46,7 @@ pub use validate::{
     validate_request_id, validate_requester,
 };
 
+use crate::ledger::ReplyTo;
 use crate::rejection::{Code, Rejection};
 use fields::Fields;
 
@@ -59,6 +62,8 @@ pub struct Command {
     /// every outcome answers under (the delivery's id when absent).
     pub request_id: Option<String>,
     pub dry_run: bool,
+    /// `replyTo`: where the sender wants to hear about it, echoed in every event.
+    pub reply_to: Option<ReplyTo>,
     pub action: Action,
 }
 
@@ -103,6 +108,20 @@ impl Action {
             Action::Sweep(_) | Action::Lockdown(_) | Action::Unlock(_) => None,
         }
     }
+
+    /// Who sent the command, when it says.
+    pub fn requester(&self) -> Option<&str> {
+        match self {
+            Action::Grant(g) => g.requester.as_deref(),
+            Action::Revoke(r) => r.target.requester.as_deref(),
+            Action::Extend(e) => e.target.requester.as_deref(),
+            Action::Sweep(s) | Action::Lockdown(LockdownRequest { selection: s, .. }) => {
+                s.requester.as_deref()
+            }
+            Action::Unlock(u) => u.selection.requester.as_deref(),
+            Action::Status(_) => None,
+        }
+    }
 }
 
 impl Command {
@@ -115,6 +134,7 @@ impl Command {
             .map(validate_request_id)
             .transpose()?;
         let dry_run = f.bool("dryRun")?;
+        let reply_to = f.value("replyTo").map(ReplyTo::from_value).transpose()?;
         let grant = || request_id.clone().map(GrantId::from_valid);
         let action = match name.parse::<ActionName>() {
             Ok(ActionName::Grant) => Action::Grant(GrantRequest::parse(&mut f)?),
@@ -130,6 +150,7 @@ impl Command {
         Ok(Command {
             request_id,
             dry_run,
+            reply_to,
             action,
         })
     }

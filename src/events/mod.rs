@@ -22,11 +22,15 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod publish;
 pub mod sim;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+pub use publish::{Delivered, Publisher};
 
 /// The most entries one `PutEvents` call accepts (the API's `Entries` list is 1–10).
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
@@ -141,6 +145,58 @@ impl<T: EventBus> EventBus for &T {
         entries: &[EventEntry],
     ) -> impl Future<Output = Result<Vec<EntryResult>, BusError>> + Send {
         (**self).put_events(entries)
+    }
+}
+
+/// A bus shared with whoever else holds it (a test keeps the simulator to read it).
+impl<T: EventBus + ?Sized> EventBus for Arc<T> {
+    fn put_events(
+        &self,
+        entries: &[EventEntry],
+    ) -> impl Future<Output = Result<Vec<EntryResult>, BusError>> + Send {
+        (**self).put_events(entries)
+    }
+}
+
+/// `JIT_EVENT_BUS` does not name an event bus.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "JIT_EVENT_BUS {0}: must be an EventBridge bus name (1-256 of A-Z a-z 0-9 . _ - /) or its ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>)"
+)]
+pub struct BusNameError(String);
+
+/// The bus to publish on, from `JIT_EVENT_BUS`: `None` (publish nothing) when unset or
+/// empty. Checked at cold start, so a typo stops the function instead of failing every
+/// publish later.
+pub fn bus_name_from_env() -> Result<Option<String>, BusNameError> {
+    match std::env::var("JIT_EVENT_BUS") {
+        Ok(value) if !value.trim().is_empty() => check_bus_name(&value).map(Some),
+        _ => Ok(None),
+    }
+}
+
+pub fn check_bus_name(value: &str) -> Result<String, BusNameError> {
+    let is_name = |name: &str| {
+        (1..=256).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_/".contains(&b))
+    };
+    let valid = match value.strip_prefix("arn:") {
+        Some(arn) => {
+            let parts: Vec<&str> = arn.splitn(5, ':').collect();
+            matches!(parts.as_slice(), [partition, "events", region, account, resource]
+                if partition.starts_with("aws")
+                    && !region.is_empty()
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && resource.strip_prefix("event-bus/").is_some_and(is_name))
+        }
+        None => is_name(value),
+    };
+    match valid {
+        true => Ok(value.to_string()),
+        false => Err(BusNameError(crate::command::printable(value, 80))),
     }
 }
 

@@ -27,9 +27,10 @@ mod baseline;
 mod codec;
 mod grant;
 mod lockdown;
+mod reply;
 mod tag;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
@@ -41,6 +42,10 @@ pub use baseline::encode_baseline;
 pub use codec::EncodeError;
 pub use grant::{Grant, decode_grant, encode_grant, grant_key};
 pub use lockdown::{LockdownRecord, decode_lockdown, encode_lockdown};
+pub use reply::{
+    MAX_REPLY_BYTES, MAX_REPLY_DEPTH, MAX_REPLY_TAGS, ReplyTo, decode_reply, encode_reply,
+    parse_reply_key, reply_key,
+};
 pub use tag::{MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS, Tag, is_tag_char, tag_problem};
 
 /// The opt-in tag: an instance carrying it (any value) is managed.
@@ -50,6 +55,7 @@ pub const BASELINE_KEY: &str = "jit:baseline";
 const BASELINE_CHUNK_PREFIX: &str = "jit:baseline:";
 pub const LOCKDOWN_KEY: &str = "jit:lockdown";
 pub const LOCKDOWN_REASON_KEY: &str = "jit:lockdown:reason";
+pub const REPLY_PREFIX: &str = "jit:reply:";
 const VERSION: &str = "v1";
 
 /// Everything the function keeps on one instance, decoded from its tags.
@@ -66,6 +72,10 @@ pub struct Ledger {
     pub lockdown: Option<LockdownRecord>,
     /// Every `jit:lockdown*` key present, to remove when the lockdown ends.
     pub lockdown_keys: Vec<String>,
+    /// The `replyTo` kept with each grant that has one, by request id.
+    pub replies: BTreeMap<String, ReplyTo>,
+    /// Every `jit:reply:*` key of a grant whose reply is kept, removed with its grant.
+    pub reply_keys: BTreeMap<String, Vec<String>>,
     /// `jit:` tags that do not decode: removed by the next reconcile.
     pub broken_keys: Vec<String>,
     /// All tags on the instance, the user's included (Lightsail allows 50).
@@ -84,6 +94,7 @@ impl Ledger {
         let mut chunks: Vec<(usize, &str)> = Vec::new();
         let mut lockdown: Option<&str> = None;
         let mut lockdown_reason: Option<&str> = None;
+        let mut replies: BTreeMap<&str, Vec<(usize, &str, &str)>> = BTreeMap::new();
         for tag in tags {
             let value = tag.value.as_deref().unwrap_or("");
             if tag.key == MANAGED_TAG {
@@ -101,6 +112,14 @@ impl Ledger {
             } else if tag.key == LOCKDOWN_REASON_KEY {
                 ledger.lockdown_keys.push(tag.key.clone());
                 lockdown_reason = Some(value);
+            } else if tag.key.starts_with(REPLY_PREFIX) {
+                match parse_reply_key(&tag.key) {
+                    Some((index, id)) => replies
+                        .entry(id)
+                        .or_default()
+                        .push((index, &tag.key, value)),
+                    None => ledger.broken_keys.push(tag.key.clone()),
+                }
             } else if tag.key == BASELINE_KEY {
                 // Every baseline key is remembered, decodable or not, so the last grant's
                 // end removes all of them and no stale chunk survives into a later capture.
@@ -119,6 +138,19 @@ impl Ledger {
         ledger
             .grants
             .sort_by(|a, b| a.request_id.cmp(&b.request_id));
+        // A reply is kept only whole and beside its grant (both are written and removed
+        // by one call): anything else is debris for the next reconcile to remove.
+        for (id, chunks) in replies {
+            let keys: Vec<String> = chunks.iter().map(|(_, key, _)| key.to_string()).collect();
+            let values: Vec<(usize, &str)> = chunks.iter().map(|(i, _, v)| (*i, *v)).collect();
+            match (ledger.grant(id).is_some(), decode_reply(&values)) {
+                (true, Some(reply)) => {
+                    ledger.replies.insert(id.to_string(), reply);
+                    ledger.reply_keys.insert(id.to_string(), keys);
+                }
+                _ => ledger.broken_keys.extend(keys),
+            }
+        }
         // Fail closed: a lockdown tag that does not decode still holds the instance.
         ledger.lockdown = lockdown.map(|value| {
             decode_lockdown(value, lockdown_reason).unwrap_or_else(LockdownRecord::unreadable)
@@ -144,6 +176,16 @@ impl Ledger {
 
     pub fn grant(&self, request_id: &str) -> Option<&Grant> {
         self.grants.iter().find(|g| g.request_id == request_id)
+    }
+
+    /// The `replyTo` kept with the grant `request_id`.
+    pub fn reply_to(&self, request_id: &str) -> Option<&ReplyTo> {
+        self.replies.get(request_id)
+    }
+
+    /// The tags that keep the grant's `replyTo` (none when it has none).
+    pub fn reply_keys(&self, request_id: &str) -> &[String] {
+        self.reply_keys.get(request_id).map_or(&[], Vec::as_slice)
     }
 
     pub fn active(&self, now: Timestamp) -> impl Iterator<Item = &Grant> {

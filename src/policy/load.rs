@@ -41,6 +41,7 @@ struct RawPolicy {
     lockdown_windows: Option<Value>,
     break_glass_requesters: Option<Vec<String>>,
     break_glass_max_duration: Option<Value>,
+    warn_before: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +142,7 @@ impl Policy {
             "breakGlassMaxDuration",
             3600,
         )?;
+        let warn_before = warn_before(raw.warn_before.as_ref(), limits.max_duration)?;
         let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
         if !(1..=64).contains(&sweep_concurrency) {
             return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
@@ -160,8 +162,32 @@ impl Policy {
             lockdown_windows,
             break_glass_requesters,
             break_glass_max_duration,
+            warn_before,
         })
     }
+}
+
+/// `warnBefore`: a duration (default 5m), or `0` / `"0"` for no expiry warnings. At
+/// most `maxDuration` (a longer one could never be given).
+fn warn_before(value: Option<&Value>, max: Duration) -> Result<Duration, PolicyError> {
+    let off = match value {
+        Some(Value::Number(n)) => n.as_u64() == Some(0),
+        Some(Value::String(s)) => s.trim() == "0",
+        _ => false,
+    };
+    if off {
+        return Ok(Duration::ZERO);
+    }
+    let warn = duration_or(value, "warnBefore", 300)
+        .map_err(|e| PolicyError(format!("{} (or 0 for no expiry warnings)", e.0)))?;
+    if warn > max {
+        return Err(PolicyError(format!(
+            "warnBefore {} is longer than maxDuration {}",
+            human_duration(warn),
+            human_duration(max)
+        )));
+    }
+    Ok(warn)
 }
 
 fn object(text: &str, origin: &str) -> Result<serde_json::Map<String, Value>, PolicyError> {

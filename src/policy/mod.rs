@@ -67,6 +67,9 @@ pub struct Policy {
     pub break_glass_requesters: Vec<String>,
     /// `breakGlassMaxDuration`: the longest a break-glass grant lasts (default 1h).
     pub break_glass_max_duration: Duration,
+    /// `warnBefore`: how long before its end a grant is announced as expiring (default
+    /// 5m; zero: never).
+    pub warn_before: Duration,
 }
 
 /// A lockdown window in force on an instance now: which window, and this occurrence.

@@ -1,16 +1,21 @@
-//! What one command runs with: the [`App`] (policy, clock, Lightsail), a metered view of
-//! Lightsail for this command's `apiCalls`, the effective `requestId` and `dryRun`.
+//! What one command runs with: the [`App`] (policy, clock, Lightsail, events), a metered
+//! view of Lightsail for this command's `apiCalls`, the effective `requestId`, `dryRun`
+//! and `replyTo`, and the decisions it announces ([`Ctx::decide`]).
 //!
 //! Every use case takes one `&Ctx` and its own request, so adding a setting that all
 //! commands need changes this file, not six signatures.
+
+use std::sync::Mutex;
 
 use jiff::Timestamp;
 
 use super::App;
 use super::failure::{Failure, refused};
+use crate::announce::{Announcement, announce};
+use crate::audit::Decision;
 use crate::clock::Clock;
 use crate::command::GrantId;
-use crate::ledger::{Grant, Ledger, MANAGED_TAG};
+use crate::ledger::{Grant, Ledger, MANAGED_TAG, ReplyTo};
 use crate::lightsail::{Instance, Lightsail, Metered};
 use crate::policy::Policy;
 use crate::rejection::{Code, Rejection};
@@ -21,10 +26,28 @@ pub struct Ctx<'a, L, C> {
     pub ls: Metered<'a, L>,
     /// The command's `requestId`, or the delivery's id when it has none.
     pub request_id: &'a str,
+    /// The envelope's id: the same on every redelivery (event ids are made of it).
+    pub delivery_id: &'a str,
     pub dry_run: bool,
+    /// The command's `replyTo`: echoed in its events (a grant keeps it for later ones).
+    pub reply_to: Option<&'a ReplyTo>,
+    /// What this command announces, published once it is done.
+    pub news: Mutex<Vec<Announcement>>,
 }
 
 impl<L: Lightsail, C: Clock> Ctx<'_, L, C> {
+    /// Record a decision: its audit line now, its event (when a bus is configured) once
+    /// the command is done. The one way a use case reports a decision.
+    pub fn decide(&self, decision: Decision) {
+        decision.log();
+        if self.app.events.is_some()
+            && let Some(news) = announce(&decision, self.delivery_id)
+            && let Ok(mut queue) = self.news.lock()
+        {
+            queue.push(news);
+        }
+    }
+
     pub fn policy(&self) -> &Policy {
         &self.app.policy
     }

@@ -66,12 +66,13 @@ pub async fn extend<L: Lightsail, C: Clock>(
         .tag_resource(name, &[tag])
         .await
         .map_err(refused(name))?;
-    Decision {
+    ctx.decide(Decision {
         requester: target.requester.as_deref().or(Some(&grant.requester)),
         justification: target.reason.as_deref(),
+        reply_to: ledger.reply_to(&grant.request_id).or(ctx.reply_to),
+        capped_by: capped_by.as_deref(),
         ..Decision::about(Verdict::Extended, &extended, name)
-    }
-    .log();
+    });
     Ok(Outcome::Extended {
         request_id: id.to_string(),
         instance_name: name.to_string(),

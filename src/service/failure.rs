@@ -6,7 +6,11 @@
 //! failure into the command's result in exactly one place, so every rejection is
 //! answered and audited the same way, whichever use case refused.
 
+use super::Ctx;
 use crate::audit::Decision;
+use crate::clock::Clock;
+use crate::command::Action;
+use crate::lightsail::Lightsail;
 use crate::lightsail::{ErrorKind, LightsailError};
 use crate::outcome::Outcome;
 use crate::rejection::{Code, Rejection};
@@ -64,17 +68,23 @@ pub fn rejection(err: &LightsailError, instance: &str) -> Rejection {
 
 /// The command's result: an outcome, a rejection answered (and audited) as an
 /// outcome, or a transient failure the caller must retry.
-pub fn error_policy(
+pub fn error_policy<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
     result: Result<Outcome, Failure>,
-    request_id: &str,
-    instance_name: Option<&str>,
+    action: &Action,
 ) -> Result<Outcome, Transient> {
+    let instance_name = action.instance_name();
     match result {
         Ok(outcome) => Ok(outcome),
         Err(Failure::Transient(transient)) => Err(transient),
         Err(Failure::Rejected(error)) => {
-            Decision::rejected(request_id, instance_name, &error).log();
-            Ok(Outcome::rejected(request_id, instance_name, error))
+            ctx.decide(Decision {
+                requester: action.requester(),
+                reply_to: ctx.reply_to,
+                command: Some(action.name()),
+                ..Decision::rejected(ctx.request_id, instance_name, &error)
+            });
+            Ok(Outcome::rejected(ctx.request_id, instance_name, error))
         }
     }
 }

@@ -19,7 +19,9 @@ use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
 use crate::command::{ActionName, GrantRequest};
 use crate::firewall::{Diff, PortRule, RuleSet};
-use crate::ledger::{EncodeError, Grant, Ledger, MAX_TAGS, Tag, encode_baseline, encode_grant};
+use crate::ledger::{
+    EncodeError, Grant, Ledger, MAX_TAGS, ReplyTo, Tag, encode_baseline, encode_grant, encode_reply,
+};
 use crate::lightsail::{Lightsail, LightsailError};
 use crate::outcome::{InstancePlan, Outcome};
 use crate::rejection::{Code, Rejection};
@@ -41,7 +43,16 @@ pub async fn grant<L: Lightsail, C: Clock>(
     let actual = RuleSet::from_rules(&instance.ports);
 
     if let Some(existing) = ledger.grant(ctx.request_id) {
-        return redelivered(ctx, existing, &actual, name, now).await;
+        let reply_to = ledger.reply_to(ctx.request_id).or(ctx.reply_to);
+        return redelivered(
+            ctx,
+            existing,
+            (reply_to, request.reason.as_deref()),
+            &actual,
+            name,
+            now,
+        )
+        .await;
     }
     let existing_keys: BTreeSet<&str> = instance.tags.iter().map(|t| t.key.as_str()).collect();
     let tags = tags_to_write(ctx, &grant, &ledger, &actual, name, existing_keys)?;
@@ -62,11 +73,12 @@ pub async fn grant<L: Lightsail, C: Clock>(
         true => Verdict::BreakGlass,
         false => Verdict::Granted,
     };
-    Decision {
+    ctx.decide(Decision {
         justification: request.reason.as_deref(),
+        reply_to: ctx.reply_to,
+        capped_by: capped_by.as_deref(),
         ..Decision::about(verdict, &grant, name)
-    }
-    .log();
+    });
     Ok(Outcome::Granted {
         request_id: ctx.request_id.to_string(),
         instance_name: name.to_string(),
@@ -105,6 +117,10 @@ fn tags_to_write<L: Lightsail, C: Clock>(
     keys: BTreeSet<&str>,
 ) -> Result<Vec<Tag>, Rejection> {
     let mut tags = vec![encode_grant(grant).map_err(too_large)?];
+    // Kept beside the grant, by the same call: its later events echo it too.
+    if let Some(reply) = ctx.reply_to {
+        tags.extend(encode_reply(&grant.request_id, reply));
+    }
     if ctx.policy().declared_baseline(name).is_none() {
         let (baseline, _) = baseline_in_force(ctx.policy(), name, ledger, actual);
         let baseline_tags = encode_baseline(&baseline).map_err(|e| {
@@ -138,10 +154,13 @@ fn too_large(e: EncodeError) -> Rejection {
     Rejection::new(code, e.to_string())
 }
 
-/// The same request again: nothing new is recorded; what is missing is re-opened.
+/// The same request again: nothing new is recorded; what is missing is re-opened, and
+/// the grant is announced again under the same event id (the first announcement may
+/// never have gone out; consumers drop the duplicate).
 async fn redelivered<L: Lightsail, C: Clock>(
     ctx: &Ctx<'_, L, C>,
     existing: &Grant,
+    (reply_to, reason): (Option<&ReplyTo>, Option<&str>),
     actual: &RuleSet,
     name: &str,
     now: jiff::Timestamp,
@@ -162,6 +181,15 @@ async fn redelivered<L: Lightsail, C: Clock>(
         open_all(&ctx.ls, name, &missing)
             .await
             .map_err(refused(name))?;
+        let verdict = match existing.break_glass {
+            true => Verdict::BreakGlass,
+            false => Verdict::Granted,
+        };
+        ctx.decide(Decision {
+            reply_to,
+            justification: reason,
+            ..Decision::about(verdict, existing, name)
+        });
     }
     Ok(Outcome::Granted {
         request_id: existing.request_id.clone(),

@@ -23,11 +23,17 @@ mod status;
 mod sweep;
 mod unlock;
 
+use std::sync::Mutex;
+
+use crate::announce::announce;
+use crate::audit::Decision;
 use crate::clock::Clock;
-use crate::command::{Action, Command};
+use crate::command::{Action, Command, Echo};
+use crate::events::{Delivered, Publisher};
 use crate::lightsail::{Lightsail, Metered};
 use crate::outcome::Outcome;
 use crate::policy::Policy;
+use crate::rejection::Rejection;
 
 pub use context::Ctx;
 pub use failure::{Failure, Transient, error_policy};
@@ -38,6 +44,8 @@ pub struct App<L, C> {
     pub lightsail: L,
     pub policy: Policy,
     pub clock: C,
+    /// Where decisions are published (`JIT_EVENT_BUS`); `None`: nowhere.
+    pub events: Option<Publisher>,
 }
 
 impl<L: Lightsail, C: Clock> App<L, C> {
@@ -46,6 +54,15 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             lightsail,
             policy,
             clock,
+            events: None,
+        }
+    }
+
+    /// Publish every decision on `publisher`'s bus.
+    pub fn with_events(self, publisher: Publisher) -> Self {
+        App {
+            events: Some(publisher),
+            ..self
         }
     }
 
@@ -60,7 +77,10 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             app: self,
             ls: Metered::new(&self.lightsail),
             request_id: command.request_id.as_deref().unwrap_or(delivery_id),
+            delivery_id,
             dry_run: command.dry_run,
+            reply_to: command.reply_to.as_ref(),
+            news: Mutex::new(Vec::new()),
         };
         let result = match &command.action {
             Action::Grant(request) => grant::grant(&ctx, request).await,
@@ -71,6 +91,37 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             Action::Unlock(request) => unlock::unlock(&ctx, request).await,
             Action::Status(request) => status::status(&ctx, request).await,
         };
-        error_policy(result, ctx.request_id, command.action.instance_name())
+        let answer = error_policy(&ctx, result, &command.action);
+        // After the decisions took effect, whatever the answer: a sweep that failed on
+        // one instance still announces what it did on the others.
+        let news = ctx.news.into_inner().unwrap_or_default();
+        self.publish(&news).await;
+        answer
+    }
+
+    /// A delivery whose command could not be read: answered as rejected, and announced
+    /// with what could be read of it (`Echo`), so the sender hears why.
+    pub async fn refuse(&self, delivery_id: &str, echo: &Echo, rejection: &Rejection) -> Outcome {
+        let request_id = echo.request_id.as_deref().unwrap_or(delivery_id);
+        let decision = Decision {
+            requester: echo.requester.as_deref(),
+            reply_to: echo.reply_to.as_ref(),
+            command: echo.action.as_deref(),
+            ..Decision::rejected(request_id, echo.instance_name.as_deref(), rejection)
+        };
+        decision.log();
+        if self.events.is_some()
+            && let Some(news) = announce(&decision, delivery_id)
+        {
+            self.publish(&[news]).await;
+        }
+        Outcome::rejected(delivery_id, None, rejection.clone())
+    }
+
+    async fn publish(&self, news: &[crate::announce::Announcement]) -> Delivered {
+        match &self.events {
+            Some(publisher) => publisher.publish(news).await,
+            None => Delivered::default(),
+        }
     }
 }

@@ -12,15 +12,15 @@
 //!    a grant recorded while we were working (it wrote its tag after our read) is never
 //!    dropped. If that grant raced our removal of the baseline tags, write them back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
 use super::locked::in_force;
 use crate::firewall::{Diff, PortRule, RuleSet};
 use crate::ledger::{
-    BASELINE_KEY, Grant, LOCKDOWN_KEY, Ledger, LockdownRecord, Tag, encode_baseline, encode_grant,
-    encode_lockdown,
+    BASELINE_KEY, Grant, LOCKDOWN_KEY, Ledger, LockdownRecord, ReplyTo, Tag, encode_baseline,
+    encode_grant, encode_lockdown,
 };
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{BaselineOrigin, InstancePlan};
@@ -103,6 +103,10 @@ pub struct Plan {
     pub lockdown: Option<LockdownRecord>,
     /// A lockdown puts declared rules in place of a baseline that only the tags keep.
     pub keeps_baseline: bool,
+    /// The lockdown by command this reconcile lifts (an unlock, its end passed).
+    pub lifted: Option<LockdownRecord>,
+    /// The `replyTo` kept with each grant, for the events about them.
+    pub replies: BTreeMap<String, ReplyTo>,
 }
 
 impl Plan {
@@ -238,7 +242,12 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     } else if command_lockdown.is_none() {
         lift.extend(ledger.lockdown_keys.iter().cloned());
     }
-    let mut untag: Vec<String> = removed.iter().map(Grant::tag_key).collect();
+    // A grant's reply tags go with its tag, in the same call.
+    let mut untag: Vec<String> = Vec::new();
+    for grant in &removed {
+        untag.push(grant.tag_key());
+        untag.extend(ledger.reply_keys(&grant.request_id).iter().cloned());
+    }
     untag.extend(ledger.broken_keys.iter().cloned());
     // The captured baseline goes with the last grant tag (the live firewall is the
     // baseline again once no grant is left). A recovered one is written back while grants
@@ -287,6 +296,8 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         locked,
         lockdown: command_lockdown.cloned(),
         keeps_baseline: lockdown_replaces_baseline,
+        lifted: recorded.filter(|_| command_lockdown.is_none()).cloned(),
+        replies: ledger.replies.clone(),
     }
 }
 

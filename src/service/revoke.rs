@@ -46,7 +46,7 @@ pub async fn revoke<L: Lightsail, C: Clock>(
         .await
         .map_err(refused(name))?;
     for grant in &plan.ended {
-        Decision {
+        ctx.decide(Decision {
             requester: target.requester.as_deref().or(Some(&grant.requester)),
             reason: Some(if grant.is_active(now) {
                 "revoked"
@@ -54,9 +54,9 @@ pub async fn revoke<L: Lightsail, C: Clock>(
                 "expired"
             }),
             justification: target.reason.as_deref(),
+            reply_to: ledger.reply_to(&grant.request_id).or(ctx.reply_to),
             ..Decision::about(Verdict::Revoked, grant, name)
-        }
-        .log();
+        });
     }
     Ok(Outcome::Revoked {
         request_id: ctx.request_id.to_string(),

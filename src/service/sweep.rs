@@ -13,10 +13,11 @@ use super::failure::{Failure, Transient, rejection};
 use super::inventory::inventory;
 use super::locked::{InForce, unlock_refusal};
 use super::reconcile::{Ending, Plan, apply, plan};
+use crate::announce::warn_now;
 use crate::audit::{Decision, Verdict};
 use crate::clock::Clock;
 use crate::command::{ActionName, Selection};
-use crate::ledger::Ledger;
+use crate::ledger::{Grant, Ledger};
 use crate::lightsail::{Lightsail, LightsailError};
 use crate::outcome::{InstanceFailure, Outcome};
 use crate::rejection::{Code, Rejection};
@@ -27,7 +28,8 @@ enum Report {
     Skipped,
     /// Named in the command but not managed: reported, never touched.
     NamedButUnmanaged(String),
-    Done(Box<Plan>),
+    /// Reconciled; with the grants whose expiry this sweep announces.
+    Done(Box<Plan>, Vec<Grant>),
     /// Left as it is, for a reason the command's sender must hear (an unlock inside a
     /// lockdown window).
     Refused(String, Rejection),
@@ -75,10 +77,13 @@ pub async fn sweep<L: Lightsail, C: Clock>(
             }
             let plan = plan(ctx.policy(), &instance, ending, now);
             if ctx.dry_run {
-                return Report::Done(Box::new(plan));
+                return Report::Done(Box::new(plan), Vec::new());
             }
             match apply(ls, ctx.policy(), &plan, now).await {
-                Ok(_) => Report::Done(Box::new(plan)),
+                Ok(_) => {
+                    let warned = expiring(ctx, &ledger, &plan, ending, now);
+                    Report::Done(Box::new(plan), warned)
+                }
                 Err(err) => Report::Failed(plan.instance_name.clone(), err),
             }
         })
@@ -106,7 +111,7 @@ fn summarize<L: Lightsail, C: Clock>(
                 instance_name: name,
                 code: Code::InstanceNotManaged,
             }),
-            Report::Done(plan) => plans.push(*plan),
+            Report::Done(plan, warned) => plans.push((*plan, warned)),
             Report::Refused(name, why) => refused.push((name, why)),
             Report::Failed(name, err) => {
                 tracing::warn!(instance = %name, error = %err, "reconcile failed");
@@ -124,7 +129,7 @@ fn summarize<L: Lightsail, C: Clock>(
             }
         }
     }
-    plans.sort_by(|a, b| a.instance_name.cmp(&b.instance_name));
+    plans.sort_by(|a, b| a.0.instance_name.cmp(&b.0.instance_name));
     refused.sort_by(|a, b| a.0.cmp(&b.0));
     // Nothing could be done and every instance was refused (an unlock of instances
     // inside a window): the command as a whole is refused. Not when another failed
@@ -151,25 +156,27 @@ fn summarize<L: Lightsail, C: Clock>(
             action,
             instances: plans
                 .iter()
+                .map(|(plan, _)| plan)
                 .filter(|p| p.writes())
                 .map(Plan::view)
                 .collect(),
         });
     }
-    for plan in &plans {
+    for (plan, warned) in &plans {
         audit_lockdown(ctx, plan, ending, selection);
         // Grants end early in a sweep or lockdown only because a lockdown is in force.
         let ended = plan.ended.iter().map(|g| (g, Verdict::Lockdown));
         let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
         let removed = plan.removed.iter().map(|g| (g, Verdict::Removed));
-        for (grant, verdict) in ended.chain(expired).chain(removed) {
-            Decision {
+        let expiring = warned.iter().map(|g| (g, Verdict::Expiring));
+        for (grant, verdict) in ended.chain(expired).chain(removed).chain(expiring) {
+            ctx.decide(Decision {
                 requester: selection.requester.as_deref().or(Some(&grant.requester)),
                 reason: Some(verdict.into()),
                 justification: selection.reason.as_deref(),
+                reply_to: plan.replies.get(&grant.request_id),
                 ..Decision::about(verdict, grant, &plan.instance_name)
-            }
-            .log();
+            });
         }
         if plan.drift && plan.put.is_some() {
             tracing::warn!(instance = %plan.instance_name, "drift corrected: the firewall differed from baseline + grants");
@@ -180,6 +187,7 @@ fn summarize<L: Lightsail, C: Clock>(
     }
     let api_calls = ctx.ls.calls();
     let instances = plans.len();
+    let plans: Vec<Plan> = plans.into_iter().map(|(plan, _)| plan).collect();
     Ok(match ending {
         Ending::Lockdown(record) => Outcome::LockedDown {
             instances,
@@ -216,23 +224,62 @@ fn audit_lockdown<L: Lightsail, C: Clock>(
     ending: Ending,
     selection: &Selection,
 ) {
-    let (verdict, reason) = match ending {
-        _ if plan.records_lockdown() => (Verdict::Locked, None),
-        _ if plan.lift.is_empty() => return,
-        Ending::Unlock => (Verdict::Unlocked, None),
-        // Any other reconcile lifts a record only once its end has passed.
-        _ => (Verdict::Unlocked, Some("expired")),
+    let lifted = plan.lifted.as_ref().filter(|_| !plan.lift.is_empty());
+    let (verdict, reason, record) = match (ending, lifted) {
+        // Announced on every delivery of the lockdown (the event id is the same), so a
+        // redelivery makes up for an announcement that did not go out.
+        (Ending::Lockdown(record), _)
+            if plan
+                .lockdown
+                .as_ref()
+                .is_some_and(|l| l.request_id == record.request_id) =>
+        {
+            (Verdict::Locked, None, plan.lockdown.as_ref())
+        }
+        (_, None) => return,
+        (Ending::Unlock, Some(record)) => (Verdict::Unlocked, None, Some(record)),
+        // Any other reconcile lifts a record only once its end has passed: the
+        // lockdown's own decision, attributed to it.
+        (_, Some(record)) => (Verdict::Unlocked, Some("expired"), Some(record)),
     };
-    Decision {
+    let by_itself = reason == Some("expired");
+    let request_id = match (by_itself, record) {
+        (true, Some(record)) if !record.request_id.is_empty() => record.request_id.as_str(),
+        _ => ctx.request_id,
+    };
+    let requester = match by_itself {
+        true => record.and_then(|r| r.requester.as_deref()),
+        false => selection.requester.as_deref(),
+    };
+    ctx.decide(Decision {
         reason,
-        justification: selection.reason.as_deref(),
-        expires_at: plan.lockdown.as_ref().and_then(|l| l.until),
-        ..Decision::instance(
-            verdict,
-            ctx.request_id,
-            selection.requester.as_deref(),
-            &plan.instance_name,
-        )
+        justification: match by_itself {
+            true => record.and_then(|r| r.reason.as_deref()),
+            false => selection.reason.as_deref(),
+        },
+        expires_at: record.and_then(|l| l.until),
+        reply_to: ctx.reply_to.filter(|_| !by_itself),
+        ..Decision::instance(verdict, request_id, requester, &plan.instance_name)
+    });
+}
+
+/// The grants whose expiry this sweep announces (`announce::warn_now`): only a sweep
+/// warns, and only about grants that stay open after it.
+fn expiring<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    ledger: &Ledger,
+    plan: &Plan,
+    ending: Ending,
+    now: jiff::Timestamp,
+) -> Vec<Grant> {
+    if ending != Ending::Expired || ctx.app.events.is_none() {
+        return Vec::new();
     }
-    .log();
+    let warn_before = ctx.policy().warn_before;
+    ledger
+        .active(now)
+        .filter(|g| !plan.ended.iter().any(|e| e.request_id == g.request_id))
+        .filter(|g| warn_now(g, now, warn_before))
+        .cloned()
+        .collect()
 }

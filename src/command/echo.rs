@@ -1,0 +1,64 @@
+//! What can still be read of a command that was refused: enough to tell its sender why.
+//!
+//! A rejected grant must reach the thread it came from ("port 23 is not allowed"), so
+//! its rejection event carries the command's `replyTo`, `requestId`, `instanceName`,
+//! `requester` and `action` — each only if it is valid on its own. Nothing here decides
+//! anything: a field that does not validate is simply not echoed.
+
+use serde_json::Value;
+
+use super::ActionName;
+use super::validate::{validate_instance_name, validate_request_id, validate_requester};
+use crate::ledger::ReplyTo;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Echo {
+    pub request_id: Option<String>,
+    pub instance_name: Option<String>,
+    pub requester: Option<String>,
+    pub reply_to: Option<ReplyTo>,
+    pub action: Option<String>,
+}
+
+impl Echo {
+    /// The valid fields of `command` (anything, as received).
+    pub fn read(command: &Value) -> Echo {
+        let text = |name: &str| command.get(name).and_then(Value::as_str);
+        Echo {
+            request_id: text("requestId").and_then(|id| validate_request_id(id).ok()),
+            instance_name: text("instanceName").and_then(|n| validate_instance_name(n).ok()),
+            requester: text("requester").and_then(|who| validate_requester(who).ok()),
+            reply_to: command
+                .get("replyTo")
+                .and_then(|v| ReplyTo::from_value(v).ok()),
+            action: text("action")
+                .filter(|a| a.parse::<ActionName>().is_ok())
+                .map(str::to_string),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn valid_fields_are_echoed_and_invalid_ones_dropped() {
+        let echo = Echo::read(&json!({
+            "action": "grant", "requestId": "chg-1", "instanceName": "web-1",
+            "requester": "alice", "replyTo": {"channel": "C1"}, "ports": ["99999"]
+        }));
+        assert_eq!(echo.request_id.as_deref(), Some("chg-1"));
+        assert_eq!(echo.instance_name.as_deref(), Some("web-1"));
+        assert_eq!(echo.requester.as_deref(), Some("alice"));
+        assert_eq!(echo.reply_to.unwrap().text(), r#"{"channel":"C1"}"#);
+        assert_eq!(echo.action.as_deref(), Some("grant"));
+        let bad = Echo::read(&json!({
+            "action": "explode", "requestId": "has space", "instanceName": "bad name!",
+            "requester": "\u{0007}", "replyTo": "C1"
+        }));
+        assert_eq!(bad, Echo::default());
+        assert_eq!(Echo::read(&json!([1, 2])), Echo::default());
+    }
+}
