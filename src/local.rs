@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::clock::{Clock, ManualClock, rfc3339};
 use crate::command::parse_duration_text;
+use crate::events::sim::EventsSim;
 use crate::firewall::RuleSet;
 use crate::handler::handle;
 use crate::lightsail::{Instance, Lightsail};
@@ -105,12 +106,16 @@ pub struct StepResult {
 }
 
 /// Run every step, writing a human report to `out`; returns each event's result.
+/// With `bus` (the in-memory bus the app publishes on), each step also lists the events
+/// it published: `event: <detail type>: <summary>`.
 pub async fn run_steps<L: Lightsail>(
     app: &App<L, RunnerClock>,
     steps: &[Step],
+    bus: Option<&EventsSim>,
     out: &Mutex<String>,
 ) -> Result<Vec<StepResult>, String> {
     let mut results = Vec::new();
+    let mut shown = 0;
     for (n, step) in steps.iter().enumerate() {
         match step {
             Step::Advance(by) => {
@@ -150,6 +155,14 @@ pub async fn run_steps<L: Lightsail>(
                     }
                 }
                 report.push_str(&describe_changes(&before, &after));
+                let events = bus.map(EventsSim::events).unwrap_or_default();
+                for event in events.iter().skip(shown) {
+                    let detail: Value =
+                        serde_json::from_str(&event.entry.detail).unwrap_or_default();
+                    let summary = detail["summary"].as_str().unwrap_or("");
+                    let _ = writeln!(report, "event: {}: {summary}", event.entry.detail_type);
+                }
+                shown = events.len();
                 say(out, report);
                 results.push(StepResult {
                     file: file.clone(),

@@ -8,9 +8,11 @@
 #![recursion_limit = "256"]
 
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use lightsail_jit::clock::ManualClock;
+use lightsail_jit::events::Publisher;
+use lightsail_jit::events::sim::EventsSim;
 use lightsail_jit::lightsail::Lightsail;
 use lightsail_jit::lightsail::aws::AwsLightsail;
 use lightsail_jit::lightsail::sim::Sim;
@@ -61,20 +63,27 @@ async fn run(args: Args) -> Result<bool, String> {
             .await
             .map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
         let app = App::new(lightsail, policy, RunnerClock::System);
-        return report(&app, &args.steps).await;
+        return report(&app, &args.steps, None).await;
     }
     let fixture = std::fs::read_to_string(&args.fixture)
         .map_err(|e| format!("{}: {e}", args.fixture.display()))?;
     let sim =
         Sim::from_fixture_json(&fixture).map_err(|e| format!("{}: {e}", args.fixture.display()))?;
     let start = args.at.unwrap_or_else(jiff::Timestamp::now);
-    let app = App::new(sim, policy, RunnerClock::Simulated(ManualClock::new(start)));
-    report(&app, &args.steps).await
+    // An in-memory bus, so each step shows the events it would publish.
+    let bus = Arc::new(EventsSim::new());
+    let app = App::new(sim, policy, RunnerClock::Simulated(ManualClock::new(start)))
+        .with_events(Publisher::new(bus.clone(), "jit-local"));
+    report(&app, &args.steps, Some(&bus)).await
 }
 
-async fn report<L: Lightsail>(app: &App<L, RunnerClock>, steps: &[Step]) -> Result<bool, String> {
+async fn report<L: Lightsail>(
+    app: &App<L, RunnerClock>,
+    steps: &[Step],
+    bus: Option<&EventsSim>,
+) -> Result<bool, String> {
     let out = Mutex::new(String::new());
-    let results = run_steps(app, steps, &out).await;
+    let results = run_steps(app, steps, bus, &out).await;
     print!("{}", out.into_inner().unwrap_or_else(|e| e.into_inner()));
     Ok(results?.iter().all(|r| r.outcome.is_ok()))
 }
