@@ -12,6 +12,14 @@ visibility timeout, ...) to copies of the template and asserts that every one of
 caught, so no check here is vacuous; the mutations themselves are in
 scripts/template_mutations.py.
 
+Some checks also read the sample events under events/ (the repository's, whatever
+template is checked): the command rule's pattern is held against every command sample
+(must match) and every outcome sample in events/outcomes/ (must not: no event loop), and
+the outcome rules' input transformers are rendered on each outcome sample the way
+EventBridge renders them. Both use a small, independent event-pattern matcher and
+template renderer below, limited to what the template uses; an operator or syntax they
+do not implement fails the check instead of being guessed at.
+
 Parsing uses cfn-lint's own YAML loader (understands !Ref, !GetAtt, !Sub, ...); without
 cfn-lint installed, PyYAML with equivalent constructors is used.
 """
@@ -37,17 +45,60 @@ LIGHTSAIL_WRITES = LIGHTSAIL_FIREWALL_WRITES | LIGHTSAIL_TAG_WRITES
 LIGHTSAIL_ACTIONS = LIGHTSAIL_READS | LIGHTSAIL_WRITES
 INSTANCE_ARN = "arn:${AWS::Partition}:lightsail:${AWS::Region}:${AWS::AccountId}:Instance/*"
 OPT_IN_TAG = "jit:managed"
-ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason"}
+ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason", "jit:reply:*"}
 # Keys the ledger writes (README "The ledger"): each must be allowed by some pattern.
+# jit:reply:<i>:<requestId> holds a grant's replyTo (base64 in chunks, i = 0..5).
 LEDGER_KEYS = ["jit:grant:chg-1001", "jit:baseline", "jit:baseline:0", "jit:baseline:12",
-               "jit:lockdown", "jit:lockdown:reason"]
-# Keys no pattern may allow: the opt-in tag and anything beside the lockdown record.
-NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns"]
+               "jit:lockdown", "jit:lockdown:reason", "jit:reply:0:chg-1001", "jit:reply:5:chg-1001"]
+# Keys no pattern may allow: the opt-in tag and anything beside the lockdown and reply records.
+NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns", "jit:replyx", "jit:reply",
+                   "jit:rep", "jit:managed"]
 LAMBDA_BINARY = "lightsail-jit"
 # The scheduled lockdown, with LockdownDuration at its default: timed (so it ends by
 # itself) and keyed by the scheduled time (so a retried delivery is the same lockdown).
 LOCKDOWN_INPUT = {"action": "lockdown", "requestId": "lockdown-<aws.scheduler.scheduled-time>",
                   "duration": "9h", "requester": "scheduled-lockdown", "reason": "scheduled lockdown"}
+
+# Outcome events (issue #12): the function publishes every decision on the JIT bus with
+# this source; JIT_EVENT_BUS names the bus.
+EVENT_SOURCE = "lightsail-jit"
+EVENT_BUS_ENV = "JIT_EVENT_BUS"
+# Every command action the handler knows; the command rule must take exactly these.
+COMMAND_ACTIONS = {"grant", "revoke", "extend", "sweep", "lockdown", "unlock", "status"}
+# One sample per detail type under events/outcomes/, and the detail keys each carries.
+OUTCOME_SAMPLES = {
+    "granted.json": "JIT Access Granted", "rejected.json": "JIT Access Rejected",
+    "revoked.json": "JIT Access Revoked", "extended.json": "JIT Access Extended",
+    "expiring.json": "JIT Access Expiring", "expired.json": "JIT Access Expired",
+    "lockdown-started.json": "JIT Lockdown Started", "lockdown-ended.json": "JIT Lockdown Ended",
+}
+OUTCOME_DETAIL_KEYS = {"eventId", "summary", "requestId", "instanceName", "requester", "rules", "sources",
+                       "expiresAt", "reason", "replyTo"}
+OUTCOME_EXTRA_KEYS = {
+    "JIT Access Granted": {"breakGlass", "cappedBy"}, "JIT Access Rejected": {"error", "command"},
+    "JIT Access Revoked": {"endedBy", "revokedBy"}, "JIT Access Extended": set(),
+    "JIT Access Expiring": set(), "JIT Access Expired": set(),
+    "JIT Lockdown Started": {"until"}, "JIT Lockdown Ended": {"until", "endedBy"},
+}
+EVENT_ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+REPLY_TO_MAX_BYTES = 1024
+# How a plain command sample (events/*.json with an action) reaches the bus from a bot.
+CHATOPS_ENVELOPE = {"version": "0", "id": "00000000-0000-4000-8000-000000000000", "detail-type": "JitAccessRequest",
+                    "source": "chatops.slack", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+                    "region": "us-east-1", "resources": []}
+SLACK_ENDPOINT = "https://slack.com/api/chat.postMessage"
+SLACK_TOKEN_PARAM = "SlackBotToken"
+SLACK_CHANNEL_PARAM = "SlackDefaultChannel"
+SLACK_SAMPLE_DEFAULT_CHANNEL = "C0DEFAULT1"  # stands in for SlackDefaultChannel when rendering
+CHATBOT_PARAM = "ChatbotNotifications"
+OUTCOME_TARGET_TYPES = {"AWS::Events::ApiDestination", "AWS::SNS::Topic"}
+# A summary must not hold a raw < or >: Slack would read <!channel> or <@U123> in a reason
+# as a mention (the function escapes them as &lt; &gt;).
+SUMMARY_FORBIDDEN = re.compile(r"[<>]")
+# What a summary may hold all the same (rejections quote user text as "..."): every
+# outcome rule must render it exactly, whether or not EventBridge escapes strings.
+HOSTILE_SUMMARY = 'grant on web-1 rejected: UnknownField: "po\\rts" is not a field of `grant` {x: [1]}, 100%\u00e9'
+NOT_PUBLISHED_FIELD = "eventNotPublished"
 
 
 # --------------------------------------------------------------------------- loading
@@ -124,12 +175,48 @@ def is_false(value):
     return value is False or str(value).lower() == "false"
 
 
+def doc_statements(doc):
+    """(condition, statement) for each statement of a policy document: a statement
+    written as !If [Cond, {...}, !Ref AWS::NoValue] counts, under Cond."""
+    out = []
+    for st in as_list((doc or {}).get("Statement")):
+        if isinstance(st, dict) and list(st) == ["Fn::If"]:
+            cond, yes, no = st["Fn::If"]
+            for branch, c in ((yes, cond), (no, f"!{cond}")):
+                if isinstance(branch, dict) and ref(branch) != "AWS::NoValue":
+                    out.append((c, branch))
+        elif isinstance(st, dict):
+            out.append((None, st))
+    return out
+
+
+def load_samples():
+    """Every JSON file under events/ (relative path -> parsed JSON)."""
+    out = {}
+    base = os.path.join(ROOT, "events")
+    for dirpath, _, files in sorted(os.walk(base)):
+        for f in sorted(files):
+            if f.endswith(".json"):
+                path = os.path.join(dirpath, f)
+                with open(path) as fh:
+                    out[os.path.relpath(path, ROOT).replace(os.sep, "/")] = json.load(fh)
+    return out
+
+
 class Template:
     def __init__(self, data):
         self.t = data
         self.resources = data.get("Resources") or {}
         self.params = data.get("Parameters") or {}
         self.conditions = data.get("Conditions") or {}
+        self._samples = None
+
+    @property
+    def samples(self):
+        """The repository's sample events, loaded once per Template (mutations may edit them)."""
+        if self._samples is None:
+            self._samples = load_samples()
+        return self._samples
 
     def of_type(self, *types):
         return {k: v for k, v in self.resources.items() if v.get("Type") in types}
@@ -169,9 +256,8 @@ class Template:
         def walk(node, owner, path):
             if isinstance(node, dict):
                 if "Statement" in node and isinstance(node["Statement"], (list, dict)):
-                    for st in as_list(node["Statement"]):
-                        if isinstance(st, dict):
-                            out.append((owner, path, st))
+                    for cond, st in doc_statements(node):
+                        out.append((owner, path if cond is None else f"{path}[if {cond}]", st))
                 for k, v in node.items():
                     if k != "Statement":
                         walk(v, owner, f"{path}.{k}")
@@ -204,6 +290,157 @@ def actions(st):
 
 def lower_set(items):
     return {str(i).lower() for i in items}
+
+
+# --------------------------------------------------------------------------- EventBridge model
+# An independent reading of the EventBridge documentation ("Event patterns", "Input
+# transformation"), not a port of its code: only what template.yaml uses. Anything else
+# raises Unsupported, which fails the check that met it.
+
+class Unsupported(ValueError):
+    pass
+
+
+_ABSENT = object()
+
+
+def eb_matches(pattern, event):
+    """Does the event match the EventBridge event pattern? Exact values (strings, numbers,
+    booleans, null), prefix, anything-but (a value or a list of values), exists; nested
+    objects; an array in the event matches if any element does. Every field of the
+    pattern must match (AND); the values listed for one field are alternatives (OR)."""
+    if not isinstance(pattern, dict) or not pattern:
+        raise Unsupported(f"a pattern must be a non-empty object, got {pattern!r}")
+    for key, want in pattern.items():
+        if str(key).startswith("$"):
+            raise Unsupported(f"pattern operator {key!r}")
+        value = event.get(key, _ABSENT) if isinstance(event, dict) else _ABSENT
+        if isinstance(want, dict):
+            if isinstance(value, list):
+                objects = [v for v in value if isinstance(v, dict)] or [{}]
+                if not any(eb_matches(want, v) for v in objects):
+                    return False
+            elif not eb_matches(want, value if isinstance(value, dict) else {}):
+                return False
+        elif isinstance(want, list):
+            if not want:
+                raise Unsupported(f"{key}: an empty list matches nothing")
+            if not any(_leaf_matches(m, value) for m in want):
+                return False
+        else:
+            raise Unsupported(f"{key}: a pattern value must be a list or an object, got {want!r}")
+    return True
+
+
+def _same(value, literal):
+    if isinstance(literal, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(literal, bool) and value == literal
+    if literal is None or value is None:
+        return literal is None and value is None
+    if isinstance(literal, (int, float)):
+        return isinstance(value, (int, float)) and float(value) == float(literal)
+    if isinstance(literal, str):
+        return isinstance(value, str) and value == literal
+    raise Unsupported(f"pattern value {literal!r}")
+
+
+def _leaf_matches(matcher, value):
+    # A leaf is present if the event has the field with a scalar (or an array of them):
+    # an object there means the pattern's path ends inside it, which is no leaf.
+    present = value is not _ABSENT and not isinstance(value, dict) and value != []
+    values = value if isinstance(value, list) else [value]
+    if isinstance(matcher, dict):
+        if len(matcher) != 1:
+            raise Unsupported(f"matcher {matcher!r}")
+        (op, arg), = matcher.items()
+        if op == "exists":
+            if not isinstance(arg, bool):
+                raise Unsupported(f"exists {arg!r}")
+            return present == arg
+        if op == "prefix":
+            if not isinstance(arg, str):
+                raise Unsupported(f"prefix {arg!r}")
+            return present and any(isinstance(v, str) and v.startswith(arg) for v in values)
+        if op == "anything-but":
+            excluded = arg if isinstance(arg, list) else [arg]
+            if not excluded or any(isinstance(x, (dict, list)) for x in excluded):
+                raise Unsupported(f"anything-but {arg!r}")
+            return present and any(not any(_same(v, x) for x in excluded) for v in values)
+        raise Unsupported(f"matcher {op!r}")
+    if isinstance(matcher, list):
+        raise Unsupported(f"nested list {matcher!r}")
+    return present and any(_same(v, matcher) for v in values)
+
+
+def json_path(event, path):
+    """A JSONPath of an InputPathsMap: $ or $.a.b-c (dot notation only)."""
+    if path == "$":
+        return event
+    if not isinstance(path, str) or not path.startswith("$."):
+        raise Unsupported(f"JSON path {path!r}")
+    node = event
+    for part in path[2:].split("."):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            raise Unsupported(f"JSON path {path!r} (only dot notation)")
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+
+def render_input(template, paths, event, escape):
+    """The target input EventBridge makes from an InputTemplate, its InputPathsMap and an
+    event. A placeholder outside quotes becomes the value as JSON; inside a JSON string it
+    is the string itself, inserted unescaped as the documentation says (escape=True models
+    the other reading, JSON-escaped). A path missing from the event creates no variable:
+    that is reported, as the template would then be rendered with a hole."""
+    values = {}
+    for var, path in (paths or {}).items():
+        value = json_path(event, path)
+        assert value is not _ABSENT, f"{path} is not in the event, so <{var}> would not be set"
+        values[var] = value
+    out, i, in_string = [], 0, False
+    while i < len(template):
+        c = template[i]
+        m = _PLACEHOLDER.match(template, i) if c == "<" else None
+        if m:
+            name = m.group(1)
+            if name.startswith("aws."):
+                raise Unsupported(f"predefined variable <{name}>")
+            assert name in values, f"<{name}> is not in the InputPathsMap"
+            value = values[name]
+            if in_string:
+                if not isinstance(value, str):
+                    raise Unsupported(f"<{name}> holds {type(value).__name__} inside a string")
+                out.append(json.dumps(value)[1:-1] if escape else value)
+            else:
+                out.append(json.dumps(value))
+            i = m.end()
+            continue
+        if in_string and c == "\\":
+            out.append(template[i:i + 2])
+            i += 2
+            continue
+        if c == '"':
+            in_string = not in_string
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def rendered(template, paths, event):
+    """Render both ways (unescaped, escaped); both must be the same valid JSON."""
+    raw = render_input(template, paths, event, escape=False)
+    escaped = render_input(template, paths, event, escape=True)
+    try:
+        a, b = json.loads(raw), json.loads(escaped)
+    except ValueError as e:
+        raise AssertionError(f"renders invalid JSON ({e}): {raw}")
+    assert a == b, f"renders differently when EventBridge escapes strings: {raw} vs {escaped}"
+    return a
 
 
 # --------------------------------------------------------------------------- checks
@@ -298,7 +535,7 @@ def _(t):
     assert seen == lower_set(LIGHTSAIL_WRITES), f"writes not found: {sorted(lower_set(LIGHTSAIL_WRITES) - seen)}"
 
 
-@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason], never jit:managed")
+@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason] / jit:reply:*, never jit:managed")
 def _(t):
     found = 0
     for owner, path, st in t.statements():
@@ -367,7 +604,7 @@ def _(t):
     pols = t.of_type("AWS::SQS::QueuePolicy")
     assert pols, "no queue policy"
     for name in pols:
-        for st in as_list(t.props(name)["PolicyDocument"]["Statement"]):
+        for _, st in doc_statements(t.props(name)["PolicyDocument"]):
             if st.get("Effect") != "Allow":
                 continue
             assert st.get("Principal") == {"Service": "events.amazonaws.com"}, f"{name}: principal {st.get('Principal')}"
@@ -491,24 +728,487 @@ def _(t):
 
 # ---- EventBridge ----
 
-@check("EventBridge: custom bus named by a parameter, rule sends commands to the command queue")
-def _(t):
+def the_bus(t):
     buses = t.of_type("AWS::Events::EventBus")
     assert len(buses) == 1, f"buses {sorted(buses)}"
-    bus = next(iter(buses))
+    return next(iter(buses))
+
+
+def target_name(target):
+    """The template resource a rule target names (!GetAtt X.Arn or !Ref X), else None."""
+    arn = target.get("Arn")
+    return (getatt(arn) or (ref(arn), None))[0]
+
+
+def rule_targets(t, rule):
+    return as_list(t.props(rule).get("Targets"))
+
+
+def rule_pattern(t, rule):
+    pattern = t.props(rule).get("EventPattern")
+    if isinstance(pattern, str):
+        pattern = json.loads(pattern)
+    assert isinstance(pattern, dict), f"{rule}: EventPattern {pattern!r}"
+    return pattern
+
+
+def is_outcome_rule(t, rule):
+    """A rule for the function's outcome events: its pattern names exactly their source."""
+    return rule_pattern(t, rule).get("source") == [EVENT_SOURCE]
+
+
+def feeds_function(t, rule):
+    """Does the rule deliver to the function or to the command queue (a loop, if it
+    matched the function's own events)?"""
+    q, _ = command_queue(t)
+    fn_name, _ = t.function()
+    return any(target_name(x) in (q, fn_name) for x in rule_targets(t, rule))
+
+
+def command_rules(t):
+    rules = [r for r in t.of_type("AWS::Events::Rule") if feeds_function(t, r) and "EventPattern" in t.props(r)]
+    assert rules, "no rule feeds commands to the queue or the function"
+    return rules
+
+
+def outcome_rules(t, target_type):
+    out = {}
+    for r in t.of_type("AWS::Events::Rule"):
+        if "EventPattern" not in t.props(r) or not is_outcome_rule(t, r):
+            continue
+        for x in rule_targets(t, r):
+            if t.resources.get(target_name(x), {}).get("Type") == target_type:
+                out[r] = x
+    return out
+
+
+def samples_by_kind(t):
+    """The repository's samples, sorted by how they reach the bus:
+    outcome  - events/outcomes/*.json, the function's own events;
+    command  - EventBridge events with a command in detail, and plain commands (a top-level
+               action, or the bodies of an SQS batch) wrapped as a bot would send them;
+    schedule - EventBridge scheduled events (source aws.events): they invoke the function
+               directly and must not also take the queue."""
+    kinds = {"outcome": {}, "command": {}, "schedule": {}}
+
+    def wrap(cmd):
+        return dict(copy.deepcopy(CHATOPS_ENVELOPE), detail=copy.deepcopy(cmd))
+
+    for path, doc in sorted(t.samples.items()):
+        if path.startswith("events/outcomes/"):
+            kinds["outcome"][path] = doc
+        elif isinstance(doc, dict) and "source" in doc and "detail-type" in doc:
+            kinds["schedule" if doc["source"] == "aws.events" else "command"][path] = doc
+        elif isinstance(doc, dict) and "action" in doc:
+            kinds["command"][path] = wrap(doc)
+        elif isinstance(doc, dict) and "Records" in doc:
+            for i, record in enumerate(doc["Records"]):
+                body = json.loads(record["body"])
+                if isinstance(body, dict) and "action" in body:
+                    kinds["command"][f"{path}#Records[{i}].body"] = wrap(body)
+    for kind, found in kinds.items():
+        assert found, f"no {kind} samples under events/"
+    return kinds
+
+
+@check("EventBridge: custom bus named by a parameter; command rules feed the queue, outcome rules only chat")
+def _(t):
+    bus = the_bus(t)
     assert ref(t.props(bus).get("Name")) in t.params, "bus Name must be a parameter"
     q, _ = command_queue(t)
     fn_name, _ = t.function()
     rules = [r for r in t.of_type("AWS::Events::Rule") if ref(t.props(r).get("EventBusName")) == bus]
     assert rules, "no rule on the bus"
+    assert any(feeds_function(t, r) for r in rules), "no rule on the bus feeds the command queue"
     for r in rules:
-        targets = [getatt(x.get("Arn")) for x in as_list(t.props(r).get("Targets"))]
-        assert targets and all(x in ((q, "Arn"), (fn_name, "Arn")) for x in targets), f"{r}: targets {targets}"
-        if (q, "Arn") in targets:
+        names = [target_name(x) for x in rule_targets(t, r)]
+        assert names, f"{r}: no targets"
+        if is_outcome_rule(t, r):
+            for name in names:
+                kind = t.resources.get(name, {}).get("Type")
+                assert kind in OUTCOME_TARGET_TYPES, f"{r} (source {EVENT_SOURCE}) targets {name} ({kind})"
+            continue
+        assert all(name in (q, fn_name) for name in names), f"{r}: targets {names}"
+        if q in names:
             policies = [p for p in t.of_type("AWS::SQS::QueuePolicy") if {"Ref": q} in as_list(t.props(p).get("Queues"))]
-            admits = [st for p in policies for st in as_list(t.props(p)["PolicyDocument"]["Statement"])
+            admits = [st for p in policies for _, st in doc_statements(t.props(p)["PolicyDocument"])
                       if getatt(((st.get("Condition") or {}).get("ArnEquals") or {}).get("aws:SourceArn")) == (r, "Arn")]
             assert admits, f"no queue policy lets {r} send to {q}"
+
+
+@check("EventBridge: the command rule takes exactly the seven actions and excludes source lightsail-jit")
+def _(t):
+    for r in command_rules(t):
+        pattern = rule_pattern(t, r)
+        acts = ((pattern.get("detail") or {}).get("action"))
+        assert isinstance(acts, list) and all(isinstance(a, str) for a in acts), f"{r}: detail.action {acts!r}"
+        assert set(acts) == COMMAND_ACTIONS and len(acts) == len(set(acts)), \
+            f"{r}: actions extra {sorted(set(acts) - COMMAND_ACTIONS)}, missing {sorted(COMMAND_ACTIONS - set(acts))}"
+        source = pattern.get("source")
+        excluded = [x.get("anything-but") for x in as_list(source) if isinstance(x, dict)]
+        assert isinstance(source, list) and len(source) == 1 and excluded \
+            and EVENT_SOURCE in as_list(excluded[0]), \
+            f"{r}: source must be [{{anything-but: [{EVENT_SOURCE}]}}], got {source!r}"
+
+
+@check("EventBridge: no rule that feeds the function matches an outcome event, even one with detail.action (no loop)")
+def _(t):
+    kinds = samples_by_kind(t)
+    probes = dict(kinds["outcome"])
+    for path, ev in kinds["outcome"].items():
+        for action in sorted(COMMAND_ACTIONS):
+            forged = copy.deepcopy(ev)
+            forged["detail"]["action"] = action
+            probes[f"{path} + detail.action={action}"] = forged
+    for r in t.of_type("AWS::Events::Rule"):
+        if "EventPattern" not in t.props(r) or not feeds_function(t, r):
+            continue
+        pattern = rule_pattern(t, r)
+        hits = [p for p, ev in probes.items() if eb_matches(pattern, ev)]
+        assert not hits, f"{r} feeds the function and matches {hits[:3]}"
+
+
+@check("EventBridge: the command rule matches every command sample, every action, no scheduled event")
+def _(t):
+    kinds = samples_by_kind(t)
+    synthetic = {f"action {a}": dict(copy.deepcopy(CHATOPS_ENVELOPE), detail={"action": a})
+                 for a in sorted(COMMAND_ACTIONS)}
+    for r in command_rules(t):
+        pattern = rule_pattern(t, r)
+        missed = [p for p, ev in {**kinds["command"], **synthetic}.items() if not eb_matches(pattern, ev)]
+        assert not missed, f"{r} does not match {missed}"
+        taken = [p for p, ev in kinds["schedule"].items() if eb_matches(pattern, ev)]
+        assert not taken, f"{r} would also queue the scheduled events {taken}"
+
+
+@check("function: JIT_EVENT_BUS names the JIT bus")
+def _(t):
+    env = ((t.fn_prop("Environment") or {}).get("Variables")) or {}
+    bus = the_bus(t)
+    value = env.get(EVENT_BUS_ENV)
+    assert value in ({"Ref": bus}, {"Fn::GetAtt": [bus, "Arn"]}, {"Fn::GetAtt": f"{bus}.Arn"}), \
+        f"{EVENT_BUS_ENV} = {value!r}, not !Ref {bus} (or its ARN)"
+
+
+def source_condition(st, operator):
+    """The events:source values of a statement's Condition under this operator."""
+    return [str(v) for v in as_list(((st.get("Condition") or {}).get(operator) or {}).get("events:source"))]
+
+
+@check("IAM: the function may events:PutEvents only on the JIT bus, only as source lightsail-jit")
+def _(t):
+    bus = the_bus(t)
+    found = [st for st in t.function_statements() if any(a.lower().startswith("events:") for a in actions(st))]
+    assert len(found) == 1, f"expected one events statement on the function role, found {len(found)}"
+    st = found[0]
+    sid = st.get("Sid") or "the events statement"
+    assert st.get("Effect") == "Allow" and actions(st) == ["events:PutEvents"], f"{sid}: {st.get('Effect')} {actions(st)}"
+    assert [getatt(r) for r in as_list(st.get("Resource"))] == [(bus, "Arn")], f"{sid}: Resource {st.get('Resource')}"
+    assert st.get("Condition") == {"StringEquals": {"events:source": EVENT_SOURCE}} \
+        or st.get("Condition") == {"StringEquals": {"events:source": [EVENT_SOURCE]}}, \
+        f"{sid}: Condition must be exactly StringEquals events:source {EVENT_SOURCE}, got {st.get('Condition')}"
+
+
+@check("IAM: the ChatOps sender cannot publish as lightsail-jit (StringNotEquals on its Allow, and a Deny)")
+def _(t):
+    bus = the_bus(t)
+    role = t.function_role()
+    fn_name, _ = t.function()
+    allows = denies = 0
+    for owner, path, st in t.statements():
+        if "events:putevents" not in lower_set(actions(st)) or owner in (role, fn_name):
+            continue
+        sid = st.get("Sid") or path
+        if st.get("Effect") == "Allow":
+            allows += 1
+            assert EVENT_SOURCE in source_condition(st, "StringNotEquals"), \
+                f"{owner} {sid}: PutEvents without StringNotEquals events:source {EVENT_SOURCE}"
+            assert not [op for op in st["Condition"] if "IfExists" in op], f"{owner} {sid}: IfExists"
+        elif st.get("Effect") == "Deny":
+            on_bus = [getatt(r) for r in as_list(st.get("Resource"))] == [(bus, "Arn")] \
+                or as_list(st.get("Resource")) == ["*"]
+            if on_bus and source_condition(st, "StringEquals") == [EVENT_SOURCE] \
+                    and set(st["Condition"]) == {"StringEquals"}:
+                denies += 1
+    assert allows, "no sender policy allows events:PutEvents"
+    assert denies, f"no Deny of events:PutEvents on the bus for StringEquals events:source {EVENT_SOURCE}"
+
+
+@check("IAM: events actions are only PutEvents and InvokeApiDestination (by an events-only role, on the destination)")
+def _(t):
+    roles = t.of_type("AWS::IAM::Role")
+    invokers = 0
+    for owner, path, st in t.statements():
+        acts = lower_set(a for a in actions(st) if a.lower().startswith("events:"))
+        if st.get("Effect") != "Allow" or not acts:
+            continue
+        sid = st.get("Sid") or path
+        assert acts <= {"events:putevents", "events:invokeapidestination"}, f"{owner} {sid}: {sorted(acts)}"
+        if "events:invokeapidestination" not in acts:
+            continue
+        invokers += 1
+        assert actions(st) == ["events:InvokeApiDestination"], f"{owner} {sid}: also {actions(st)}"
+        resources = [getatt(r) for r in as_list(st.get("Resource"))]
+        assert len(resources) == 1 and resources[0] and resources[0][1] == "ArnForPolicy" \
+            and t.resources.get(resources[0][0], {}).get("Type") == "AWS::Events::ApiDestination", \
+            f"{owner} {sid}: Resource must be !GetAtt <ApiDestination>.ArnForPolicy, got {st.get('Resource')}"
+        assert owner in roles, f"{owner} is not a role of this template"
+        trust = as_list(t.props(owner)["AssumeRolePolicyDocument"]["Statement"])
+        assert [x.get("Principal") for x in trust] == [{"Service": "events.amazonaws.com"}] \
+            and actions(trust[0]) == ["sts:AssumeRole"], f"{owner}: trusted by {[x.get('Principal') for x in trust]}"
+        assert ((trust[0].get("Condition") or {}).get("StringEquals") or {}).get("aws:SourceAccount") \
+            == {"Ref": "AWS::AccountId"}, f"{owner}: trust without aws:SourceAccount = this account"
+        others = [s for o, _, s in t.statements() if o == owner and s is not st and s not in trust]
+        assert not others, f"{owner} has more than InvokeApiDestination: {others}"
+        assert t.resources[owner].get("Condition") == t.resources[resources[0][0]].get("Condition"), \
+            f"{owner} and {resources[0][0]} must share a condition"
+    for r, x in outcome_rules(t, "AWS::Events::ApiDestination").items():
+        role = getatt(x.get("RoleArn"))
+        assert role and role[0] in roles, f"{r}: API destination target without a role of this template"
+    assert invokers or not t.of_type("AWS::Events::ApiDestination"), "no role may invoke the API destination"
+
+
+@check("SNS: topic policies let only events.amazonaws.com publish, for the rule that targets the topic (aws:SourceArn)")
+def _(t):
+    topics = t.of_type("AWS::SNS::Topic")
+    admitted = set()
+    for name in t.of_type("AWS::SNS::TopicPolicy"):
+        props = t.props(name)
+        on = [ref(x) for x in as_list(props.get("Topics"))]
+        assert on and set(on) <= set(topics), f"{name}: Topics {props.get('Topics')}"
+        for cond, st in doc_statements(props["PolicyDocument"]):
+            if st.get("Effect") != "Allow":
+                continue
+            sid = st.get("Sid") or name
+            assert st.get("Principal") == {"Service": "events.amazonaws.com"}, f"{name} {sid}: principal {st.get('Principal')}"
+            assert actions(st) == ["sns:Publish"], f"{name} {sid}: actions {actions(st)}"
+            assert [ref(r) for r in as_list(st.get("Resource"))] == on, f"{name} {sid}: Resource {st.get('Resource')}"
+            rule = getatt(((st.get("Condition") or {}).get("ArnEquals") or {}).get("aws:SourceArn"))
+            assert rule and rule[1] == "Arn" and rule[0] in t.of_type("AWS::Events::Rule"), \
+                f"{name} {sid}: no ArnEquals aws:SourceArn <rule>"
+            assert any(target_name(x) in on for x in rule_targets(t, rule[0])), f"{name} {sid}: {rule[0]} does not target {on}"
+            admitted |= {(rule[0], topic) for topic in on}
+            assert t.resources[name].get("Condition") == t.resources[rule[0]].get("Condition"), \
+                f"{name} and {rule[0]} must share a condition"
+    for r in t.of_type("AWS::Events::Rule"):
+        for x in rule_targets(t, r):
+            if target_name(x) in topics:
+                assert (r, target_name(x)) in admitted, f"no topic policy lets {r} publish to {target_name(x)}"
+
+
+@check("outcome deliveries: Slack only with a token (default channel also with its id), Chatbot only when enabled")
+def _(t):
+    def param_condition(cond, param, value="", negate=True):
+        equals = {"Fn::Equals": [{"Ref": param}, value]}
+        want = {"Fn::Not": [equals]} if negate else equals
+        assert t.conditions.get(cond) == want, f"{cond} must be {want}, got {t.conditions.get(cond)}"
+
+    token = t.params.get(SLACK_TOKEN_PARAM) or {}
+    assert token.get("NoEcho") in (True, "true", "True") and token.get("Default") == "", \
+        f"{SLACK_TOKEN_PARAM}: NoEcho with an empty default"
+    rx = token.get("AllowedPattern") or ".*"
+    for good in ("", "xoxb-1234-5678-AbCd"):
+        assert re.fullmatch(rx, good), f"{SLACK_TOKEN_PARAM} refuses {good!r}"
+    for bad in ("xoxp-1234", "Bearer xoxb-1", 'xoxb-1"x', "xoxb-1 x", "xoxb-"):
+        assert not re.fullmatch(rx, bad), f"{SLACK_TOKEN_PARAM} admits {bad!r}"
+    channel = t.params.get(SLACK_CHANNEL_PARAM) or {}
+    assert channel.get("Default") == "", f"{SLACK_CHANNEL_PARAM} must default to ''"
+    rx = channel.get("AllowedPattern") or ".*"
+    assert re.fullmatch(rx, "") and re.fullmatch(rx, "C0123456"), f"{SLACK_CHANNEL_PARAM} refuses a channel id"
+    for bad in ('C01"}', "C01\\x", "#general", "C0123456 "):
+        assert not re.fullmatch(rx, bad), f"{SLACK_CHANNEL_PARAM} admits {bad!r} (it is put into a JSON template)"
+    chatbot = t.params.get(CHATBOT_PARAM) or {}
+    assert chatbot.get("Default") == "" and set(chatbot.get("AllowedValues") or []) == {"", "enabled"}, \
+        f"{CHATBOT_PARAM}: '' or 'enabled', default ''"
+
+    slack_types = ("AWS::Events::Connection", "AWS::Events::ApiDestination")
+    slack = set(t.of_type(*slack_types)) | set(outcome_rules(t, "AWS::Events::ApiDestination"))
+    slack |= {getatt(x.get("RoleArn"))[0] for x in outcome_rules(t, "AWS::Events::ApiDestination").values()
+              if getatt(x.get("RoleArn"))}
+    assert slack, "no Slack delivery"
+    for name in slack:
+        cond = t.resources[name].get("Condition")
+        assert cond, f"{name} is created unconditionally"
+        uses_channel = SLACK_CHANNEL_PARAM in json.dumps(t.props(name))
+        if uses_channel:
+            yes = t.conditions.get(cond) or {}
+            assert yes.get("Fn::And") and {"Condition": "HasSlack"} in yes["Fn::And"] \
+                and {"Fn::Not": [{"Fn::Equals": [{"Ref": SLACK_CHANNEL_PARAM}, ""]}]} in yes["Fn::And"], \
+                f"{name} uses {SLACK_CHANNEL_PARAM}: its condition {cond} must need the token and the channel"
+        else:
+            assert cond == "HasSlack", f"{name}: condition {cond}, expected HasSlack"
+    param_condition("HasSlack", SLACK_TOKEN_PARAM)
+    assert any(SLACK_CHANNEL_PARAM in json.dumps(t.props(r)) for r in slack), f"no rule posts to {SLACK_CHANNEL_PARAM}"
+
+    chat = set(t.of_type("AWS::SNS::Topic", "AWS::SNS::TopicPolicy")) | set(outcome_rules(t, "AWS::SNS::Topic"))
+    assert chat, "no Chatbot delivery"
+    for name in chat:
+        assert t.resources[name].get("Condition") == "HasChatbot", f"{name}: condition {t.resources[name].get('Condition')}"
+    param_condition("HasChatbot", CHATBOT_PARAM, "enabled", negate=False)
+    outputs = [o for o in (t.t.get("Outputs") or {}).values() if ref(o.get("Value")) in t.of_type("AWS::SNS::Topic")]
+    assert outputs and all(o.get("Condition") == "HasChatbot" for o in outputs), "topic ARN output missing or unconditional"
+
+
+@check("outcome deliveries: Slack is POST chat.postMessage, API key Authorization: Bearer <token>, rate-limited")
+def _(t):
+    dests = t.of_type("AWS::Events::ApiDestination")
+    assert dests, "no API destination"
+    for name in dests:
+        p = t.props(name)
+        assert p.get("HttpMethod") == "POST" and p.get("InvocationEndpoint") == SLACK_ENDPOINT, \
+            f"{name}: {p.get('HttpMethod')} {p.get('InvocationEndpoint')}"
+        rate = p.get("InvocationRateLimitPerSecond")
+        assert rate is not None and 1 <= int(rate) <= 5, f"{name}: InvocationRateLimitPerSecond {rate}"
+        conn = getatt(p.get("ConnectionArn"))
+        assert conn and conn[0] in t.of_type("AWS::Events::Connection"), f"{name}: ConnectionArn {p.get('ConnectionArn')}"
+        c = t.props(conn[0])
+        key = (c.get("AuthParameters") or {}).get("ApiKeyAuthParameters") or {}
+        assert c.get("AuthorizationType") == "API_KEY" and key.get("ApiKeyName") == "Authorization" \
+            and sub_string(key.get("ApiKeyValue")) == "Bearer ${%s}" % SLACK_TOKEN_PARAM, \
+            f"{conn[0]}: must send Authorization: Bearer ${{{SLACK_TOKEN_PARAM}}}, got {c.get('AuthorizationType')} {key}"
+
+
+@check("outcome deliveries: every target retries and dead-letters to the DLQ, whose policy admits its rule")
+def _(t):
+    queues = t.of_type("AWS::SQS::Queue")
+    for r in t.of_type("AWS::Events::Rule"):
+        if ref(t.props(r).get("EventBusName")) != the_bus(t):
+            continue
+        for x in rule_targets(t, r):
+            retry = x.get("RetryPolicy") or {}
+            assert int(retry.get("MaximumRetryAttempts", 0)) >= 1 and 60 <= int(retry.get("MaximumEventAgeInSeconds", 0)) <= 86400, \
+                f"{r}: RetryPolicy {retry}"
+            dlq = getatt((x.get("DeadLetterConfig") or {}).get("Arn"))
+            assert dlq and dlq[0] in queues, f"{r}: no DeadLetterConfig to a queue of this stack"
+            policies = [p for p in t.of_type("AWS::SQS::QueuePolicy") if {"Ref": dlq[0]} in as_list(t.props(p).get("Queues"))]
+            admits = [cond for p in policies for cond, st in doc_statements(t.props(p)["PolicyDocument"])
+                      if st.get("Effect") == "Allow" and "sqs:SendMessage" in actions(st)
+                      and getatt(((st.get("Condition") or {}).get("ArnEquals") or {}).get("aws:SourceArn")) == (r, "Arn")]
+            assert admits, f"no queue policy lets {r} dead-letter into {dlq[0]}"
+            assert admits == [t.resources[r].get("Condition")], \
+                f"{dlq[0]}'s statement for {r} has condition {admits}, the rule {t.resources[r].get('Condition')}"
+    for p in t.of_type("AWS::SQS::QueuePolicy"):
+        for cond, st in doc_statements(t.props(p)["PolicyDocument"]):
+            rule = getatt(((st.get("Condition") or {}).get("ArnEquals") or {}).get("aws:SourceArn"))
+            if rule and rule[0] in t.resources:
+                assert cond == t.resources[rule[0]].get("Condition"), \
+                    f"{p}: statement for {rule[0]} under {cond}, the rule under {t.resources[rule[0]].get('Condition')}"
+
+
+def input_template(t, target):
+    """A target's InputTemplate as EventBridge receives it (Fn::Sub of the default channel
+    read at a sample channel id, which must satisfy the parameter's pattern)."""
+    tr = target.get("InputTransformer") or {}
+    text = tr.get("InputTemplate")
+    body = sub_string(text)
+    if body is not None:
+        def param(m):
+            name = m.group(1)
+            if name != SLACK_CHANNEL_PARAM:
+                raise Unsupported(f"InputTemplate substitutes ${{{name}}}")
+            rx = (t.params.get(name) or {}).get("AllowedPattern") or ""
+            assert re.fullmatch(rx, SLACK_SAMPLE_DEFAULT_CHANNEL), f"{name}'s pattern refuses {SLACK_SAMPLE_DEFAULT_CHANNEL}"
+            return SLACK_SAMPLE_DEFAULT_CHANNEL
+        text = re.sub(r"\$\{([A-Za-z0-9:]+)\}", param, body)
+    assert isinstance(text, str), f"InputTemplate {tr.get('InputTemplate')!r}"
+    return text, tr.get("InputPathsMap") or {}
+
+
+def reply_variants(t):
+    """Each outcome sample, and each with every kind of replyTo a command can carry."""
+    out = {}
+    for path, ev in samples_by_kind(t)["outcome"].items():
+        out[path] = ev
+        for label, reply in (("thread", {"channel": "C0THREAD", "threadTs": "1717171717.000300"}),
+                             ("channel", {"channel": "C0CHANNEL"}), ("none", None), ("empty", {}),
+                             ("threadTs only", {"threadTs": "1717171717.000400"}),
+                             ("extra keys", {"channel": "C0EXTRA", "threadTs": "1.2", "team": "T1"})):
+            variant = copy.deepcopy(ev)
+            variant["detail"]["replyTo"] = reply
+            out[f"{path} (replyTo {label})"] = variant
+        variant = copy.deepcopy(ev)
+        variant["detail"]["summary"] = HOSTILE_SUMMARY
+        out[f"{path} (summary with quotes and a backslash)"] = variant
+    return out
+
+
+@check("outcome deliveries: each outcome reaches Slack by exactly one rule: channel, [thread_ts], the type and the summary")
+def _(t):
+    rules = outcome_rules(t, "AWS::Events::ApiDestination")
+    assert rules, "no Slack rule"
+    patterns = {r: rule_pattern(t, r) for r in rules}
+    for path, ev in reply_variants(t).items():
+        hits = [r for r in rules if eb_matches(patterns[r], ev)]
+        assert len(hits) == 1, f"{path}: Slack rules {hits} match (want exactly one)"
+        text, paths = input_template(t, rules[hits[0]])
+        msg = rendered(text, paths, ev)
+        reply = ev["detail"]["replyTo"] if isinstance(ev["detail"]["replyTo"], dict) else {}
+        summary = ev["detail"]["summary"]
+        want = {"channel": reply.get("channel", SLACK_SAMPLE_DEFAULT_CHANNEL), "text": summary,
+                "blocks": [{"type": "context", "elements": [{"type": "plain_text", "text": ev["detail-type"]}]},
+                           {"type": "section", "text": {"type": "mrkdwn", "text": summary}}]}
+        if "channel" in reply and "threadTs" in reply:
+            want["thread_ts"] = reply["threadTs"]
+        assert msg == want, f"{path} via {hits[0]}: posts {msg}, want {want}"
+    for path, ev in samples_by_kind(t)["command"].items():
+        hits = [r for r in rules if eb_matches(patterns[r], ev)]
+        assert not hits, f"the command {path} would be posted by {hits}"
+
+
+@check("outcome deliveries: each outcome reaches the Chatbot topic as exactly a custom notification")
+def _(t):
+    rules = outcome_rules(t, "AWS::SNS::Topic")
+    assert rules, "no Chatbot rule"
+    for r, target in rules.items():
+        pattern = rule_pattern(t, r)
+        text, paths = input_template(t, target)
+        for path, ev in reply_variants(t).items():
+            assert eb_matches(pattern, ev), f"{r} does not match {path}"
+            want = {"version": "1.0", "source": "custom",
+                    "content": {"textType": "client-markdown", "title": ev["detail-type"],
+                                "description": ev["detail"]["summary"]}}
+            got = rendered(text, paths, ev)
+            assert got == want, f"{r} on {path}: {got}, want {want}"
+        for path, ev in samples_by_kind(t)["command"].items():
+            assert not eb_matches(pattern, ev), f"the command {path} would be notified by {r}"
+
+
+@check("events/outcomes: one sample per detail type, a full lightsail-jit event with exactly the documented keys")
+def _(t):
+    outcomes = samples_by_kind(t)["outcome"]
+    names = {p.rsplit("/", 1)[1] for p in outcomes}
+    assert names == set(OUTCOME_SAMPLES), f"extra {sorted(names - set(OUTCOME_SAMPLES))}, missing {sorted(set(OUTCOME_SAMPLES) - names)}"
+    for path, ev in sorted(outcomes.items()):
+        dtype = OUTCOME_SAMPLES[path.rsplit("/", 1)[1]]
+        assert isinstance(ev, dict) and set(ev) == EVENT_ENVELOPE_KEYS, f"{path}: envelope keys {sorted(ev)}"
+        assert ev["detail-type"] == dtype and ev["source"] == EVENT_SOURCE, f"{path}: {ev['detail-type']} from {ev['source']}"
+        assert ev["version"] == "0" and ev["resources"] == [] and re.fullmatch(r"\d{12}", ev["account"]), f"{path}: envelope"
+        d = ev["detail"]
+        want = OUTCOME_DETAIL_KEYS | OUTCOME_EXTRA_KEYS[dtype]
+        assert set(d) == want, f"{path}: detail extra {sorted(set(d) - want)}, missing {sorted(want - set(d))}"
+        assert re.fullmatch(r"[0-9a-f]{32}", str(d["eventId"])), f"{path}: eventId {d['eventId']!r}"
+        assert isinstance(d["summary"], str) and d["summary"] and isinstance(d["requestId"], str), f"{path}: summary/requestId"
+        for key in ("instanceName", "requester", "expiresAt", "reason"):
+            assert d[key] is None or isinstance(d[key], str), f"{path}: {key} {d[key]!r}"
+        for key in ("rules", "sources"):
+            assert isinstance(d[key], list) and all(isinstance(x, str) for x in d[key]), f"{path}: {key} {d[key]!r}"
+        assert d["replyTo"] is None or (isinstance(d["replyTo"], dict)
+                                        and len(json.dumps(d["replyTo"]).encode()) <= REPLY_TO_MAX_BYTES), \
+            f"{path}: replyTo {d['replyTo']!r}"
+        if dtype == "JIT Access Rejected":
+            assert isinstance(d["error"], dict) and set(d["error"]) == {"code", "message"}, f"{path}: error {d['error']!r}"
+        if "endedBy" in d:
+            allowed = {"revoke", "lockdown"} if dtype == "JIT Access Revoked" else {"unlock", "expired"}
+            assert d["endedBy"] in allowed, f"{path}: endedBy {d['endedBy']!r}"
+        if "breakGlass" in d:
+            assert isinstance(d["breakGlass"], bool), f"{path}: breakGlass {d['breakGlass']!r}"
+
+
+@check("events/outcomes: summaries hold no raw < or > (a reason cannot become a Slack mention)")
+def _(t):
+    for path, ev in sorted(samples_by_kind(t)["outcome"].items()):
+        bad = SUMMARY_FORBIDDEN.findall(str(ev["detail"].get("summary")))
+        assert not bad, f"{path}: summary holds {bad}"
 
 
 @check("schedule: sweep on a parameter defaulting to rate(1 minute)")
@@ -608,6 +1308,29 @@ def _(t):
     assert have == {"dlq", "errors"}, f"missing alarms: {sorted({'dlq', 'errors'} - have)}"
 
 
+@check("alarms: EventsNotPublished counts fields.eventNotPublished in the function's log group, and is alarmed")
+def _(t):
+    group = ref((t.fn_prop("LoggingConfig") or {}).get("LogGroup"))
+    filters = [(n, t.props(n)) for n in t.of_type("AWS::Logs::MetricFilter")
+               if NOT_PUBLISHED_FIELD in str(t.props(n).get("FilterPattern"))]
+    assert len(filters) == 1, f"expected one metric filter on {NOT_PUBLISHED_FIELD}, found {[n for n, _ in filters]}"
+    name, p = filters[0]
+    assert ref(p.get("LogGroupName")) == group, f"{name}: LogGroupName {p.get('LogGroupName')}, the function logs to {group}"
+    assert re.fullmatch(r"\{\s*\$\.fields\.%s\s*=\s*1\s*\}" % NOT_PUBLISHED_FIELD, str(p.get("FilterPattern"))), \
+        f"{name}: FilterPattern {p.get('FilterPattern')!r}, want {{ $.fields.{NOT_PUBLISHED_FIELD} = 1 }}"
+    metrics = as_list(p.get("MetricTransformations"))
+    assert len(metrics) == 1 and str(metrics[0].get("MetricValue")) == "1", f"{name}: MetricTransformations {metrics}"
+    metric = metrics[0]
+    watching = [a for a, ap in alarms(t).items()
+                if ap.get("Namespace") == metric.get("MetricNamespace") and ap.get("MetricName") == metric.get("MetricName")]
+    assert watching, f"no alarm on {metric.get('MetricNamespace')} {metric.get('MetricName')}"
+    for a in watching:
+        ap = alarms(t)[a]
+        assert ap.get("Statistic") == "Sum" and ap.get("ComparisonOperator") == "GreaterThanThreshold" \
+            and float(ap.get("Threshold", -1)) == 0, f"{a}: must fire on Sum > 0"
+        alarm_actions_ok(t, a, ap)
+
+
 @check("outputs: queue URL, bus name, function name")
 def _(t):
     q, _ = command_queue(t)
@@ -621,7 +1344,7 @@ def _(t):
 # --------------------------------------------------------------------------- runner
 
 def run_checks(data, verbose=True):
-    t = Template(data)
+    t = data if isinstance(data, Template) else Template(data)
     failed = []
     for title, fn in CHECKS:
         try:
@@ -649,13 +1372,14 @@ def self_test(path):
     with tempfile.TemporaryDirectory(prefix="check-template-") as tmp:
         for title, mutate in MUTATIONS:
             data = load(path)
+            t = Template(data)  # a mutation may also edit t.samples (this copy of events/)
             try:
-                mutate(data, Template(data))
+                mutate(data, t)
             except Exception as e:  # the template changed shape: the mutation must be updated
                 print(f"FAIL mutation {title!r} no longer applies: {type(e).__name__} {e}")
                 failed += 1
                 continue
-            _, caught = run_checks(data, verbose=False)
+            _, caught = run_checks(t, verbose=False)
             if caught:
                 passed += 1
                 print(f"ok   mutation {title!r} caught by: {caught[0]}")
@@ -714,9 +1438,24 @@ def translated_checks(path):
                for a in actions(st) if a.lower().startswith("lightsail:")}
         assert got == lower_set(LIGHTSAIL_ACTIONS), f"Lightsail actions after the transform: {sorted(got)}"
 
+    def events_exact():
+        seen = set()
+        for owner, _, st in t.statements():
+            acts = lower_set(a for a in actions(st) if a.lower().startswith("events:"))
+            if st.get("Effect") != "Allow" or not acts:
+                continue
+            seen |= acts
+            assert acts <= {"events:putevents", "events:invokeapidestination"}, f"{owner}: {sorted(acts)}"
+            if "events:putevents" in acts:
+                assert EVENT_SOURCE in source_condition(st, "StringEquals") + source_condition(st, "StringNotEquals"), \
+                    f"{owner}: events:PutEvents without an events:source condition"
+        assert "events:putevents" in seen, "nobody may events:PutEvents after the transform"
+
     run("translated: no role has managed policies (SAM added none)", no_managed_policies)
     run("translated: no action contains '*'", no_wildcards)
     run("translated: Lightsail actions are exactly the six", lightsail_exact)
+    run("translated: events actions are PutEvents (always with an events:source condition) and InvokeApiDestination",
+        events_exact)
     return results.count(True), results.count(False)
 
 

@@ -14,9 +14,11 @@ Two kinds:
 
 * MUTATIONS: (title, mutate(d, t)) on the parsed template. `d` is the template as loaded
   (plain dicts and lists, mutated in place); `t` is check_template's Template view of that
-  same `d`, for finding a statement by Sid, the function or its role. It is passed in
-  rather than imported, so this module needs nothing from the checker and the checker can
-  import it without an import cycle.
+  same `d`, for finding a statement by Sid, the function or its role, and the checks then
+  run on that same `t`: a mutation may also edit `t.samples`, the checker's copy of the
+  sample events under events/ (the files stay untouched). It is passed in rather than
+  imported, so this module needs nothing from the checker and the checker can import it
+  without an import cycle.
 * TEXT_MUTATIONS: (title, regex, replacement) applied to the template's text (the regex
   must match exactly once); the self-test runs the checker's command line on the result
   and requires a failing exit status and summary line, end to end.
@@ -45,6 +47,40 @@ def _set(d, path, value):
         del node[path[-1]]
     else:
         node[path[-1]] = value
+
+
+def _res(d, name):
+    """A resource's Properties."""
+    return d["Resources"][name]["Properties"]
+
+
+def _pattern(d, rule):
+    return _res(d, rule)["EventPattern"]
+
+
+def _target(d, rule):
+    return _res(d, rule)["Targets"][0]
+
+
+def _outcome(t, name):
+    """An outcome sample (events/outcomes/<name>), in the checker's copy."""
+    return t.samples[f"events/outcomes/{name}"]
+
+
+def _dlq_statement(d, sid):
+    """The DLQ policy's statement with this Sid, unwrapped from its !If."""
+    for st in d["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+        body = st["Fn::If"][1] if "Fn::If" in st else st
+        if body.get("Sid") == sid:
+            return st
+    raise KeyError(sid)
+
+
+def _unwrap_dlq_statement(d, sid):
+    """Make a conditional DLQ statement unconditional (its rule stays conditional)."""
+    sts = d["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    st = _dlq_statement(d, sid)
+    sts[sts.index(st)] = st["Fn::If"][1]
 
 
 def _one_second_short(m):
@@ -78,8 +114,8 @@ MUTATIONS = [
     ("managed policy attached to the role", lambda d, t: _set(d, ["Resources", t.function_role(), "Properties", "ManagedPolicyArns"],
                                                                ["arn:aws:iam::aws:policy/AdministratorAccess"])),
     ("SAM-generated role instead of the explicit one", lambda d, t: _fn(t).pop("Role")),
-    ("sqs:* on the sender policy", lambda d, t: d["Resources"]["CommandSenderPolicy"]["Properties"]["PolicyDocument"]["Statement"][1].__setitem__("Action", "sqs:*")),
-    ("sqs:SendMessage on '*'", lambda d, t: d["Resources"]["CommandSenderPolicy"]["Properties"]["PolicyDocument"]["Statement"][1].__setitem__("Resource", "*")),
+    ("sqs:* on the sender policy", lambda d, t: _stmt(t, "SendCommandsToQueue").__setitem__("Action", "sqs:*")),
+    ("sqs:SendMessage on '*'", lambda d, t: _stmt(t, "SendCommandsToQueue").__setitem__("Resource", "*")),
     ("queue policy open to any principal", lambda d, t: d["Resources"]["CommandQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0].__setitem__("Principal", "*")),
     ("ReportBatchItemFailures dropped", lambda d, t: _fn(t)["Events"]["CommandQueue"]["Properties"].pop("FunctionResponseTypes")),
     ("ReportBatchItemFailure typo", lambda d, t: _fn(t)["Events"]["CommandQueue"]["Properties"].__setitem__("FunctionResponseTypes", ["ReportBatchItemFailure"])),
@@ -111,6 +147,105 @@ MUTATIONS = [
     ("DLQ alarm dropped", lambda d, t: d["Resources"].pop("DeadLetterQueueAlarm")),
     ("errors alarm without actions", lambda d, t: d["Resources"]["FunctionErrorsAlarm"]["Properties"].pop("AlarmActions")),
     ("queue URL output dropped", lambda d, t: d["Outputs"].pop("CommandQueueUrl")),
+    # -- the reply tags (jit:reply:<i>:<requestId>)
+    ("tag keys widened to jit:rep*", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].append("jit:rep*")),
+    ("reply tag key jit:reply* instead of jit:reply:*", lambda d, t: (lambda keys: keys.__setitem__(keys.index("jit:reply:*"), "jit:reply*"))(
+        _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"])),
+    ("reply tag key dropped", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].remove("jit:reply:*")),
+    # -- the command rule: no loop, every action
+    ("command rule without the source filter", lambda d, t: _pattern(d, "CommandRule").pop("source")),
+    ("command rule excludes another source", lambda d, t: _pattern(d, "CommandRule").__setitem__("source", [{"anything-but": ["chatops.other"]}])),
+    ("command rule matches any source by prefix", lambda d, t: _pattern(d, "CommandRule").__setitem__("source", [{"prefix": ""}])),
+    ("unlock dropped from the command rule", lambda d, t: _pattern(d, "CommandRule")["detail"]["action"].remove("unlock")),
+    ("command rule takes an unknown action", lambda d, t: _pattern(d, "CommandRule")["detail"]["action"].append("delete")),
+    ("command rule with an operator the matcher lacks", lambda d, t: _pattern(d, "CommandRule")["detail"].__setitem__("requester", [{"numeric": [">", 0]}])),
+    ("outcome rule also matches commands", lambda d, t: _pattern(d, "ChatbotRule")["source"].append("chatops.slack")),
+    ("outcome rule targets the command queue", lambda d, t: _target(d, "ChatbotRule").__setitem__("Arn", {"Fn::GetAtt": ["CommandQueue", "Arn"]})),
+    # -- publishing
+    ("JIT_EVENT_BUS dropped", lambda d, t: _fn(t)["Environment"]["Variables"].pop("JIT_EVENT_BUS")),
+    ("JIT_EVENT_BUS hard-coded", lambda d, t: _fn(t)["Environment"]["Variables"].__setitem__("JIT_EVENT_BUS", "lightsail-jit")),
+    ("function publishes as any source", lambda d, t: _stmt(t, "PublishOutcomesToJitBus").pop("Condition")),
+    ("function publishes as lightsail-*", lambda d, t: _stmt(t, "PublishOutcomesToJitBus").__setitem__(
+        "Condition", {"StringLike": {"events:source": "lightsail-*"}})),
+    ("function publishes to the default bus", lambda d, t: _stmt(t, "PublishOutcomesToJitBus").__setitem__(
+        "Resource", {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"})),
+    ("function may also events:PutRule", lambda d, t: _stmt(t, "PublishOutcomesToJitBus").__setitem__("Action", ["events:PutEvents", "events:PutRule"])),
+    ("sender may publish as lightsail-jit", lambda d, t: _stmt(t, "SendCommandsToJitBus").pop("Condition")),
+    ("sender's deny of forged outcomes dropped", lambda d, t: d["Resources"]["CommandSenderPolicy"]["Properties"]["PolicyDocument"]["Statement"].remove(
+        _stmt(t, "DenyForgedOutcomes"))),
+    ("sender's deny names another source", lambda d, t: _stmt(t, "DenyForgedOutcomes")["Condition"]["StringEquals"].__setitem__("events:source", "chatops.slack")),
+    # -- Slack
+    ("Slack role may invoke any API destination", lambda d, t: _res(d, "SlackDestinationRole")["Policies"][0]["PolicyDocument"]["Statement"][0].__setitem__(
+        "Resource", {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:api-destination/*"})),
+    ("Slack role on the destination's Arn, not ArnForPolicy", lambda d, t: _res(d, "SlackDestinationRole")["Policies"][0]["PolicyDocument"]["Statement"][0].__setitem__(
+        "Resource", {"Fn::GetAtt": ["SlackDestination", "Arn"]})),
+    ("Slack role also sends to SQS", lambda d, t: _res(d, "SlackDestinationRole")["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["CommandQueue", "Arn"]}})),
+    ("Slack role assumable by Lambda", lambda d, t: _res(d, "SlackDestinationRole")["AssumeRolePolicyDocument"]["Statement"][0].__setitem__(
+        "Principal", {"Service": "lambda.amazonaws.com"})),
+    ("Slack connection unconditional", lambda d, t: d["Resources"]["SlackConnection"].pop("Condition")),
+    ("Slack role unconditional", lambda d, t: d["Resources"]["SlackDestinationRole"].pop("Condition")),
+    ("default-channel rule without the channel condition", lambda d, t: d["Resources"]["SlackDefaultChannelRule"].__setitem__("Condition", "HasSlack")),
+    ("Slack condition inverted", lambda d, t: d["Conditions"].__setitem__("HasSlack", {"Fn::Equals": [{"Ref": "SlackBotToken"}, ""]})),
+    ("Slack token echoed", lambda d, t: d["Parameters"]["SlackBotToken"].pop("NoEcho")),
+    ("Slack token pattern admits anything", lambda d, t: d["Parameters"]["SlackBotToken"].__setitem__("AllowedPattern", ".*")),
+    ("default channel admits quotes", lambda d, t: d["Parameters"]["SlackDefaultChannel"].__setitem__("AllowedPattern", "^.*$")),
+    ("Slack endpoint elsewhere", lambda d, t: _res(d, "SlackDestination").__setitem__("InvocationEndpoint", "https://hooks.example.com/post")),
+    ("Slack rate limit 100/s", lambda d, t: _res(d, "SlackDestination").__setitem__("InvocationRateLimitPerSecond", 100)),
+    ("Slack token without Bearer", lambda d, t: _res(d, "SlackConnection")["AuthParameters"]["ApiKeyAuthParameters"].__setitem__(
+        "ApiKeyValue", {"Fn::Sub": "${SlackBotToken}"})),
+    ("Slack thread rule also takes replies without threadTs", lambda d, t: _pattern(d, "SlackThreadRule")["detail"]["replyTo"].pop("threadTs")),
+    ("Slack default-channel rule takes every outcome", lambda d, t: _pattern(d, "SlackDefaultChannelRule").pop("detail")),
+    ("Slack channel rule needs no channel", lambda d, t: _pattern(d, "SlackChannelRule")["detail"]["replyTo"].__setitem__("channel", [{"exists": False}])),
+    ("Slack message without the detail type", lambda d, t: _target(d, "SlackChannelRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"channel": <channel>, "text": <summary>}')),
+    ("Slack thread reply without thread_ts", lambda d, t: _target(d, "SlackThreadRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"channel": <channel>, "text": <summary>, "blocks": [{"type": "context", "elements": [{"type": "plain_text", "text": <detailType>}]}, {"type": "section", "text": {"type": "mrkdwn", "text": <summary>}}]}')),
+    ("Slack text quotes the summary", lambda d, t: _target(d, "SlackChannelRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"channel": <channel>, "text": "<summary>", "blocks": [{"type": "context", "elements": [{"type": "plain_text", "text": <detailType>}]}, {"type": "section", "text": {"type": "mrkdwn", "text": <summary>}}]}')),
+    ("Slack template with a path typo", lambda d, t: _target(d, "SlackThreadRule")["InputTransformer"]["InputPathsMap"].__setitem__(
+        "summary", "$.detail.sumary")),
+    ("Slack template with an unknown placeholder", lambda d, t: _target(d, "SlackChannelRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"channel": <channel>, "text": <sumary>, "blocks": [{"type": "context", "elements": [{"type": "plain_text", "text": <detailType>}]}, {"type": "section", "text": {"type": "mrkdwn", "text": <summary>}}]}')),
+    ("Slack template that is not JSON", lambda d, t: _target(d, "SlackChannelRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"channel": <channel> "text": <summary>, "blocks": [{"type": "context", "elements": [{"type": "plain_text", "text": <detailType>}]}, {"type": "section", "text": {"type": "mrkdwn", "text": <summary>}}]}')),
+    ("Slack target without a dead-letter queue", lambda d, t: _target(d, "SlackThreadRule").pop("DeadLetterConfig")),
+    ("Slack target without a retry policy", lambda d, t: _target(d, "SlackChannelRule").pop("RetryPolicy")),
+    ("DLQ policy does not admit the Slack thread rule", lambda d, t: d["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"].remove(
+        _dlq_statement(d, "AllowSlackThreadRuleDeadLetters"))),
+    ("DLQ statement for a conditional rule unconditional", lambda d, t: _unwrap_dlq_statement(d, "AllowSlackDefaultChannelRuleDeadLetters")),
+    # -- Amazon Q Developer (Chatbot)
+    ("topic policy without aws:SourceArn", lambda d, t: _res(d, "ChatbotTopicPolicy")["PolicyDocument"]["Statement"][0].pop("Condition")),
+    ("topic policy open to any principal", lambda d, t: _res(d, "ChatbotTopicPolicy")["PolicyDocument"]["Statement"][0].__setitem__("Principal", "*")),
+    ("topic policy for the command rule", lambda d, t: _res(d, "ChatbotTopicPolicy")["PolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"].__setitem__(
+        "aws:SourceArn", {"Fn::GetAtt": ["CommandRule", "Arn"]})),
+    ("topic policy also allows sns:Subscribe", lambda d, t: _res(d, "ChatbotTopicPolicy")["PolicyDocument"]["Statement"][0].__setitem__(
+        "Action", ["sns:Publish", "sns:Subscribe"])),
+    ("Chatbot topic unconditional", lambda d, t: d["Resources"]["ChatbotTopic"].pop("Condition")),
+    ("Chatbot topic output unconditional", lambda d, t: d["Outputs"]["ChatbotTopicArn"].pop("Condition")),
+    ("Chatbot enabled by default", lambda d, t: d["Parameters"]["ChatbotNotifications"].__setitem__("Default", "enabled")),
+    ("Chatbot notification with textType markdown", lambda d, t: _target(d, "ChatbotRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"version": "1.0", "source": "custom", "content": {"textType": "markdown", "title": <detailType>, "description": <summary>}}')),
+    ("Chatbot notification with an extra key", lambda d, t: _target(d, "ChatbotRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"version": "1.0", "source": "custom", "id": "x", "content": {"textType": "client-markdown", "title": <detailType>, "description": <summary>}}')),
+    ("Chatbot description quotes the summary", lambda d, t: _target(d, "ChatbotRule")["InputTransformer"].__setitem__(
+        "InputTemplate", '{"version": "1.0", "source": "custom", "content": {"textType": "client-markdown", "title": "<detailType>", "description": "<summary>"}}')),
+    ("Chatbot rule only for grants", lambda d, t: _pattern(d, "ChatbotRule").__setitem__("detail-type", ["JIT Access Granted"])),
+    # -- the samples (t.samples, the checker's copy of events/)
+    ("outcome summary with a Slack mention", lambda d, t: _outcome(t, "rejected.json")["detail"].__setitem__(
+        "summary", "grant on web-1 rejected: <!channel>")),
+    ("outcome sample without eventId", lambda d, t: _outcome(t, "expired.json")["detail"].pop("eventId")),
+    ("outcome sample with an extra detail key", lambda d, t: _outcome(t, "revoked.json")["detail"].__setitem__("action", "revoke")),
+    ("outcome sample missing", lambda d, t: t.samples.pop("events/outcomes/lockdown-ended.json")),
+    ("outcome sample from another source", lambda d, t: _outcome(t, "extended.json").__setitem__("source", "chatops.slack")),
+    # -- not published
+    ("not-published filter on another field", lambda d, t: _res(d, "EventsNotPublishedMetricFilter").__setitem__(
+        "FilterPattern", "{ $.fields.eventNotPublishedx = 1 }")),
+    ("not-published filter counts the value of another field", lambda d, t: _res(d, "EventsNotPublishedMetricFilter")["MetricTransformations"][0].__setitem__(
+        "MetricValue", "$.fields.count")),
+    ("not-published alarm dropped", lambda d, t: d["Resources"].pop("EventsNotPublishedAlarm")),
+    ("not-published alarm on another metric", lambda d, t: _res(d, "EventsNotPublishedAlarm").__setitem__("MetricName", "EventsPublished")),
+    ("not-published alarm without actions", lambda d, t: _res(d, "EventsNotPublishedAlarm").pop("AlarmActions")),
 ]
 
 # End to end through the command line, on text edits (regex, must match exactly once) of a
@@ -121,5 +256,6 @@ TEXT_MUTATIONS = [
      r"\n\s*Condition:\n\s*\"Null\":\n\s*aws:ResourceTag/jit:managed: \"false\"\n(?=\s*#[^\n]*\n(\s*#[^\n]*\n)*\s*- Sid: LightsailLedgerTags)",
      "\n"),
     ("text: VisibilityTimeout one second short", r"VisibilityTimeout: (\d+)", _one_second_short),
+    ("text: unlock removed from the command rule", r"\n\s*- unlock\n", "\n"),
 ]
 
