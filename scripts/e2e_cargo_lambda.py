@@ -21,6 +21,7 @@ from sim_driver import SimDriver  # noqa: E402  (this directory)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "events")
 FUNCTION = "lightsail-jit"
+BUS = "jit-e2e"
 started = []
 
 
@@ -98,7 +99,9 @@ def main():
 
 def run_events(sim):
     watch_port = free_port()
-    env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=sim.url, AWS_ACCESS_KEY_ID="test",
+    # Outcome events go to the simulator's EventBridge too (issue #12).
+    env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=sim.url, AWS_ENDPOINT_URL_EVENTBRIDGE=sim.url,
+               JIT_EVENT_BUS=BUS, AWS_ACCESS_KEY_ID="test",
                AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     env.pop("JIT_POLICY", None)
     env.pop("JIT_POLICY_FILE", None)
@@ -110,37 +113,53 @@ def run_events(sim):
     ssh_alice = ("tcp", 22, 22, "203.0.113.7/32")
     seen = set()
 
-    def run(name):
+    published = [0]
+
+    def run(name, events=None):
+        """Invoke one sample; `events`: the detail types it must publish, in any order."""
         seen.add(name)
         out = invoke(watch_port, data_file=name)
         print(f"{name}: {json.dumps(out)[:300]}")
+        if events is not None:
+            expect_events(name, events)
         return out
 
-    out = run("status.json")
+    def expect_events(what, types):
+        new = sim.events(published[0])
+        published[0] += len(new)
+        got = sorted(e["detailType"] for e in new)
+        check(got == sorted(types), f"{what} publishes {sorted(types) or 'nothing'} (got {got})")
+        for e in new:
+            detail = json.loads(e["detail"])
+            check(e["source"] == "lightsail-jit" and e["eventBusName"] == BUS
+                  and len(detail["eventId"]) == 32 and detail["summary"],
+                  f"{e['detailType']}: source, bus, eventId and summary")
+
+    out = run("status.json", [])
     check(out["status"] == "status" and {i["instanceName"] for i in out["instances"]} == {"web-1", "db-1"},
           "status lists the two managed instances")
-    out = run("grant-dry-run.json")
+    out = run("grant-dry-run.json", [])
     check(out["status"] == "plan" and firewall("db-1") == baseline["db-1"], "dry run plans and writes nothing")
-    out = run("grant-eventbridge.json")
+    out = run("grant-eventbridge.json", ["JIT Access Granted"])
     check(out["status"] == "granted" and ssh_alice in firewall("web-1"), "EventBridge grant opens 22/tcp for alice")
-    out = run("extend.json")
+    out = run("extend.json", ["JIT Access Extended"])
     check(out["status"] == "extended", "extend moves the expiry")
-    out = run("sqs-batch.json")
+    out = run("sqs-batch.json", ["JIT Access Granted"] * 2)
     check(out == {"batchItemFailures": []}, "SQS batch of two grants: no failures")
     check(("tcp", 22, 22, "2001:db8:1234::/64") in firewall("db-1"), "bob's IPv6 grant is open on db-1")
-    out = run("revoke.json")
+    out = run("revoke.json", ["JIT Access Revoked"])
     check(out["status"] == "revoked" and ssh_alice not in firewall("web-1"), "revoke closes alice's grant")
-    out = run("sweep-scheduled.json")
+    out = run("sweep-scheduled.json", [])
     check(out["status"] == "swept" and out["expired"] == 0, "a sweep before expiry ends nothing")
-    out = run("lockdown.json")
+    out = run("lockdown.json", ["JIT Lockdown Started"] * 2 + ["JIT Access Revoked"] * 2)
     check(out["status"] == "lockedDown" and out["ended"] == 2, "lockdown ends the two remaining grants")
     check(all(firewall(n) == baseline[n] for n in baseline), "lockdown restores every baseline")
     check(out["until"] is not None, "the sample lockdown is timed")
-    out = run("sweep-scheduled.json")
+    out = run("sweep-scheduled.json", [])
     check(out["status"] == "swept" and all(firewall(n) == baseline[n] for n in baseline), "the lockdown holds")
-    out = run("grant-eventbridge.json")
+    out = run("grant-eventbridge.json", ["JIT Access Rejected"])
     check(out["status"] == "rejected" and out["error"]["code"] == "LockedDown", "a grant during the lockdown is LockedDown")
-    out = run("unlock.json")
+    out = run("unlock.json", ["JIT Lockdown Ended"] * 2)
     check(out["status"] == "unlocked" and out["instances"] == 2, "unlock lifts the lockdown")
 
     short = {"action": "grant", "instanceName": "web-1", "cidrs": ["198.51.100.77"], "duration": 2,
@@ -148,8 +167,9 @@ def run_events(sim):
     out = invoke(watch_port, data=short)
     check(out["status"] == "granted" and ("tcp", 22, 22, "198.51.100.77/32") in firewall("web-1"),
           "a 2-second grant opens")
+    expect_events("a 2-second grant", ["JIT Access Granted"])
     time.sleep(3)
-    out = run("sweep-scheduled.json")
+    out = run("sweep-scheduled.json", ["JIT Access Expired"])
     check(out["expired"] == 1 and firewall("web-1") == baseline["web-1"], "the sweep after expiry restores the baseline")
 
     files = {f for f in os.listdir(EVENTS) if f.endswith(".json") and f != "instances.json"}

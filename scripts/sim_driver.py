@@ -172,6 +172,11 @@ class SimDriver:
         """The simulator's instances now, by name: {name: {"name", "tags", "ports"}}."""
         return {i["name"]: i for i in self.control("GET", "/_sim/instances")}
 
+    def events(self, since=0):
+        """The EventBridge entries the simulator accepted, oldest first (from index `since`):
+        {"eventId", "source", "detailType", "detail" (JSON text), "eventBusName"}."""
+        return self.control("GET", "/_sim/events")[since:]
+
     def requests(self, since=0):
         """Every Lightsail call the simulator has seen, oldest first (from index `since`)."""
         return self.control("GET", "/_sim/requests")[since:]
