@@ -15,7 +15,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightsail_jit::clock::SystemClock;
-use lightsail_jit::events::aws::AwsEventBus;
+use lightsail_jit::events::aws::LazyAwsEventBus;
 use lightsail_jit::events::{Publisher, bus_name_from_env};
 use lightsail_jit::handler::handle;
 use lightsail_jit::lightsail::aws::{AwsLightsail, sdk_config_from_env};
@@ -38,8 +38,9 @@ async fn main() -> Result<(), Error> {
         .inspect_err(cold_start_aborted)?;
     let mut app = App::new(AwsLightsail::from_config(&config), policy, SystemClock);
     if let Some(bus) = bus {
-        // The same configuration: one HTTPS client, one credentials cache.
-        app = app.with_events(Publisher::new(AwsEventBus::from_config(&config), bus));
+        // The same configuration (one HTTPS client, one credentials cache); the client
+        // itself is built at the first publish, off the cold path.
+        app = app.with_events(Publisher::new(LazyAwsEventBus::new(&config), bus));
     }
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Strict>| async move {

@@ -38,6 +38,34 @@ impl AwsEventBus {
     }
 }
 
+/// An [`AwsEventBus`] built at its first `PutEvents`, not at cold start: building the
+/// client (its configuration, endpoint resolver and interceptors) was half again the
+/// whole cold start (BENCHMARKS.md, #12), and an invocation that decides nothing never
+/// needs it. The configuration is the one already loaded for Lightsail (cheap to keep:
+/// it is shared pointers).
+pub struct LazyAwsEventBus {
+    config: SdkConfig,
+    bus: std::sync::OnceLock<AwsEventBus>,
+}
+
+impl LazyAwsEventBus {
+    pub fn new(config: &SdkConfig) -> Self {
+        LazyAwsEventBus {
+            config: config.clone(),
+            bus: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl EventBus for LazyAwsEventBus {
+    async fn put_events(&self, entries: &[EventEntry]) -> Result<Vec<EntryResult>, BusError> {
+        let bus = self
+            .bus
+            .get_or_init(|| AwsEventBus::from_config(&self.config));
+        bus.put_events(entries).await
+    }
+}
+
 fn to_request_entry(entry: &EventEntry) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
         .source(&entry.source)
