@@ -155,7 +155,10 @@ pub fn detail(detail_type: DetailType, d: &Decision, event_id: &str) -> Map<Stri
     let reason = d.error.is_none().then_some(d.justification).flatten();
     let mut detail = Map::new();
     detail.insert("eventId".into(), json!(event_id));
-    detail.insert("summary".into(), json!(summary(detail_type, d)));
+    detail.insert(
+        "summary".into(),
+        json!(summary(detail_type, d, &rules, &sources)),
+    );
     detail.insert("requestId".into(), json!(d.request_id));
     detail.insert("instanceName".into(), json!(d.instance));
     detail.insert("requester".into(), json!(requester));
@@ -212,13 +215,11 @@ fn lockdown_ended_by(d: &Decision) -> &'static str {
     }
 }
 
-/// One sentence for a chat message.
-pub fn summary(detail_type: DetailType, d: &Decision) -> String {
+/// One sentence for a chat message; `rules` and `sources` as the detail lists them.
+fn summary(detail_type: DetailType, d: &Decision, rules: &[String], sources: &[&str]) -> String {
     let instance = d.instance.map(slack_safe).unwrap_or_else(|| "*".into());
     let owner = slack_safe(d.owner.or(d.requester).unwrap_or("someone"));
-    let rules: Vec<String> = d.ports.iter().map(ToString::to_string).collect();
     let rules = rules.join(", ");
-    let sources: Vec<&str> = d.sources.map(|s| s.iter().collect()).unwrap_or_default();
     let sources = sources.join(", ");
     let at = d.expires_at.map(rfc3339).unwrap_or_default();
     let because = d

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use super::App;
 use super::failure::{Failure, refused};
-use crate::announce::{Announcement, announce};
+use crate::announce::Announcement;
 use crate::audit::Decision;
 use crate::clock::Clock;
 use crate::command::GrantId;
@@ -39,9 +39,7 @@ impl<L: Lightsail, C: Clock> Ctx<'_, L, C> {
     /// Record a decision: its audit line now, its event (when a bus is configured) once
     /// the command is done. The one way a use case reports a decision.
     pub fn decide(&self, decision: Decision) {
-        decision.log();
-        if self.app.events.is_some()
-            && let Some(news) = announce(&decision, self.delivery_id)
+        if let Some(news) = self.app.record(&decision, self.delivery_id)
             && let Ok(mut queue) = self.news.lock()
         {
             queue.push(news);

@@ -25,7 +25,7 @@ mod unlock;
 
 use std::sync::Mutex;
 
-use crate::announce::announce;
+use crate::announce::{Announcement, announce};
 use crate::audit::Decision;
 use crate::clock::Clock;
 use crate::command::{Action, Command, Echo};
@@ -109,16 +109,21 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             command: echo.action.as_deref(),
             ..Decision::rejected(request_id, echo.instance_name.as_deref(), rejection)
         };
-        decision.log();
-        if self.events.is_some()
-            && let Some(news) = announce(&decision, delivery_id)
-        {
+        if let Some(news) = self.record(&decision, delivery_id) {
             self.publish(&[news]).await;
         }
         Outcome::rejected(delivery_id, None, rejection.clone())
     }
 
-    async fn publish(&self, news: &[crate::announce::Announcement]) -> Delivered {
+    /// A decision's audit line, written now, and its event when there is a bus to carry
+    /// it: the one place that makes both from the same value.
+    fn record(&self, decision: &Decision, delivery_id: &str) -> Option<Announcement> {
+        decision.log();
+        self.events.as_ref()?;
+        announce(decision, delivery_id)
+    }
+
+    async fn publish(&self, news: &[Announcement]) -> Delivered {
         match &self.events {
             Some(publisher) => publisher.publish(news).await,
             None => Delivered::default(),
