@@ -11,6 +11,7 @@
 #                                         # the binary size before/after
 #   BENCH_CRITERION=1 ...                 # also run `cargo bench --bench core` (target 6)
 #   BENCH_ONLY=cold ...                   # target 1 only (with the size table)
+#   BENCH_SWEEP_BUS=0 ...                 # skip the sweep with JIT_EVENT_BUS set (#12)
 #
 # See BENCHMARKS.md for the method and the numbers measured here.
 set -euo pipefail
@@ -84,6 +85,7 @@ setsid python3 scripts/bench_lambda.py \
   --sim "$bin/jit-sim" \
   --cold-runs "${BENCH_COLD_RUNS:-20}" \
   --sweep-runs "${BENCH_SWEEP_RUNS:-3}" \
+  --sweep-bus "${BENCH_SWEEP_BUS:-1}" \
   --concurrency "${BENCH_CONCURRENCY:-default,16,32}" \
   --only "${BENCH_ONLY:-all}" \
   --json "$out/results.json" --logdir "$out/logs" &

@@ -41,6 +41,7 @@ LATENCY_MS = 50
 PAGE_SIZE = 25
 INSTANCES = 1000
 CHANGED = 100
+BUS = "jit-bench-bus"
 started = []
 
 
@@ -161,7 +162,8 @@ def fixture(now):
 # --------------------------------------------------------------------------- benchmarks
 
 def cold_start(binaries, sim_url, runs, logdir):
-    """exec -> first poll for each (binary, extra env), alternating order every run."""
+    """exec -> first poll for each (binary, extra env), alternating order every run; an
+    env value "@sim" stands for the simulator's URL."""
     names = list(binaries)
     samples = {n: [] for n in names}
     rss = {n: [] for n in names}
@@ -172,6 +174,7 @@ def cold_start(binaries, sim_url, runs, logdir):
             with open(os.path.join(logdir, f"cold-{name.replace('/', '-')}.log"), "ab") as log:
                 t0 = time.monotonic()
                 binary, extra = binaries[name]
+                extra = {k: sim_url if v == "@sim" else v for k, v in extra.items()}
                 proc = start_function(binary, stub.port, sim_url, log, extra_env=extra)
                 first = stub.wait_first_poll(timeout=20)
                 hwm = vm_hwm_kb(proc.pid)
@@ -186,15 +189,18 @@ def cold_start(binaries, sim_url, runs, logdir):
     return samples, rss
 
 
-def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
+def sweep(sim_bin, fn_bin, concurrency, logdir, tag, bus=False):
+    """The 1,000-instance sweep; with `bus`, JIT_EVENT_BUS is set and the simulator's
+    EventBridge (same 50 ms per call) receives the 100 `JIT Access Expired` events."""
     now = time.time()
     fx, changed = fixture(now)
     with start_sim(sim_bin, fx, os.path.join(logdir, "fixture-1000.json"),
                    os.path.join(logdir, f"sim-{tag}.log")) as sim, RuntimeStub() as stub:
         sim.latency(LATENCY_MS)
         policy = None if concurrency is None else {"sweepConcurrency": concurrency}
+        extra = {"JIT_EVENT_BUS": BUS, "AWS_ENDPOINT_URL_EVENTBRIDGE": sim.url} if bus else {}
         with open(os.path.join(logdir, f"fn-{tag}.log"), "ab") as log:
-            proc = start_function(fn_bin, stub.port, sim.url, log, policy)
+            proc = start_function(fn_bin, stub.port, sim.url, log, policy, extra)
         if stub.wait_first_poll(timeout=20) is None:
             raise RuntimeError(f"function did not start: {stub.init_error}; see {logdir}")
         event = {"version": "0", "id": f"bench-{tag}", "detail-type": "Scheduled Event",
@@ -206,6 +212,7 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
         stop(proc)
         ops = sim.calls()
         after = sim.instances()
+        events = sim.events()
     # Zero writes for the unchanged: each of the 900 is exactly as the fixture left it, and
     # the 100 changed got one Put and one Untag each (so none was left for the others).
     before = {i["name"]: i for i in fx["instances"]}
@@ -220,6 +227,17 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
     expected = {"GetInstances": pages, "PutInstancePublicPorts": CHANGED,
                 "UntagResource": CHANGED, "GetInstance": CHANGED}
     checks = []
+    lightsail_calls = sum(n for op, n in ops.items() if op != "PutEvents")
+    if bus:
+        # One event per expiration, batched 10 to a call: 100 expirations, 10 more calls.
+        expected["PutEvents"] = -(-CHANGED // 10)
+        expired = sorted(json.loads(e["detail"])["instanceName"] for e in events
+                         if e["detailType"] == "JIT Access Expired" and e["eventBusName"] == BUS)
+        if len(events) != CHANGED or expired != sorted(changed):
+            checks.append(f"events: {len(events)} received, {len(expired)} Expired for the "
+                          f"{CHANGED} changed instances")
+    elif events:
+        checks.append(f"{len(events)} events published without JIT_EVENT_BUS")
     if kind != "response" or not isinstance(answer, dict) or answer.get("status") != "swept":
         checks.append(f"answer {kind} {answer}")
     else:
@@ -227,8 +245,8 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
             checks.append(f"instances {answer.get('instances')} != {INSTANCES}")
         if answer.get("expired") != CHANGED:
             checks.append(f"expired {answer.get('expired')} != {CHANGED}")
-        if answer.get("apiCalls") != sum(ops.values()):
-            checks.append(f"apiCalls {answer.get('apiCalls')} != wire {sum(ops.values())}")
+        if answer.get("apiCalls") != lightsail_calls:
+            checks.append(f"apiCalls {answer.get('apiCalls')} != wire {lightsail_calls}")
     if ops != expected:
         checks.append(f"wire calls {ops} != {expected}")
     if untouched != INSTANCES - CHANGED:
@@ -236,7 +254,7 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag):
     if fixed != CHANGED:
         checks.append(f"changed instances cleaned: {fixed} != {CHANGED}")
     return {"wall_s": wall, "rss_kb": hwm, "ops": ops, "answer": answer, "pages": pages,
-            "untouched": untouched, "fixed": fixed, "problems": checks}
+            "untouched": untouched, "fixed": fixed, "events": len(events), "problems": checks}
 
 
 def grants(sim_bin, fn_bin, logdir, singles, batches):
@@ -319,6 +337,8 @@ def main():
     ap.add_argument("--sweep-runs", type=int, default=3)
     ap.add_argument("--concurrency", default="default,16,32",
                     help="sweepConcurrency values to try; 'default' = no JIT_POLICY")
+    ap.add_argument("--sweep-bus", type=int, default=1,
+                    help="1: also sweep with JIT_EVENT_BUS set (100 events, 10 PutEvents)")
     ap.add_argument("--singles", type=int, default=5)
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
@@ -349,6 +369,10 @@ def main():
     # Diagnosis: the same function trusting the platform's store instead of the five
     # compiled-in Amazon roots (the SDK then reads and parses every native root at init).
     binaries["lightsail-jit/system-roots"] = (args.function, {"JIT_TLS_ROOTS": "system"})
+    # With outcome events on (#12): the bus name is checked, the EventBridge client is not
+    # built until the first publish.
+    binaries["lightsail-jit/bus"] = (args.function, {"JIT_EVENT_BUS": BUS,
+                                                     "AWS_ENDPOINT_URL_EVENTBRIDGE": "@sim"})
     for spec in args.extra:
         name, _, rest = spec.partition("=")
         path, *env = rest.split(":")
@@ -369,6 +393,11 @@ def main():
         f"{med['lightsail-jit']:.2f} / {med['empty_lambda']:.2f} ms = {ratio:.2f}x",
         "<= 1.30x", ratio <= 1.3 and init_calls == 0,
         f"medians of {args.cold_runs}; Lightsail calls during init: {init_calls}")
+    rb = med["lightsail-jit/bus"] / med["empty_lambda"]
+    row("1. cold start with JIT_EVENT_BUS set (ratio to empty lambda_runtime)",
+        f"{med['lightsail-jit/bus']:.2f} / {med['empty_lambda']:.2f} ms = {rb:.2f}x",
+        "<= 1.30x", rb <= 1.3 and init_calls == 0,
+        "outcome events on; the EventBridge client is built at the first publish")
     if "sdk_lambda" in med:
         r2 = med["lightsail-jit"] / med["sdk_lambda"]
         row("   (info) ratio to lambda_runtime + aws-config + client",
@@ -388,7 +417,7 @@ def main():
 
     for n in med:
         if n not in ("lightsail-jit", "empty_lambda", "empty_lambda_ct", "sdk_lambda",
-                     "lightsail-jit/system-roots"):
+                     "lightsail-jit/system-roots", "lightsail-jit/bus"):
             row(f"   (info) {n}", f"{med[n]:.2f} / {med['empty_lambda']:.2f} ms = "
                 f"{med[n] / med['empty_lambda']:.2f}x", "-", None)
     if args.only == "cold":
@@ -410,6 +439,15 @@ def main():
                   f"calls {r['ops']}, answer {r['answer']}"
                   + (f", PROBLEMS {r['problems']}" if r["problems"] else ""), flush=True)
         sweeps[label] = runs
+    if args.sweep_bus:
+        runs = []
+        for k in range(args.sweep_runs):
+            print(f"[3] sweep with JIT_EVENT_BUS set, run {k + 1}/{args.sweep_runs}", flush=True)
+            runs.append(sweep(args.sim, args.function, None, logdir, f"bus-{k}", bus=True))
+            r = runs[-1]
+            print(f"    wall {r['wall_s']:.3f} s, calls {r['ops']}, events {r['events']}"
+                  + (f", PROBLEMS {r['problems']}" if r["problems"] else ""), flush=True)
+        sweeps["default (16), JIT_EVENT_BUS set"] = runs
     for label, runs in sweeps.items():
         wall = statistics.median(r["wall_s"] for r in runs)
         peak = max(r["rss_kb"] for r in runs) / 1024
@@ -423,9 +461,12 @@ def main():
             f"{calls} = {r0['ops'].get('GetInstances', 0)} pages + "
             f"{r0['ops'].get('PutInstancePublicPorts', 0)} Put + "
             f"{r0['ops'].get('UntagResource', 0)} Untag + "
-            f"{r0['ops'].get('GetInstance', 0)} re-read; "
+            f"{r0['ops'].get('GetInstance', 0)} re-read"
+            + (f" + {r0['ops']['PutEvents']} PutEvents ({r0['events']} events)"
+               if "PutEvents" in r0["ops"] else "") + "; "
             f"{r0['untouched']} unchanged untouched",
-            "40 + 3 x 100, 0 writes for 900", not problems, "; ".join(problems))
+            "40 + 3 x 100" + (" + 10 PutEvents" if "PutEvents" in r0["ops"] else "")
+            + ", 0 writes for 900", not problems, "; ".join(problems))
         row(f"2. peak RSS during the sweep, sweepConcurrency {label}", f"{peak:.1f} MB",
             "<= 30 MB", peak <= 30)
 
