@@ -5,11 +5,15 @@
 //! `v1-breakglass` instead of `v1`: the kind is part of the record, so a sweep never
 //! has to guess it from the times, and an operator reads it in the console. A reader
 //! that knows only `v1` treats it as broken and closes it: the safe direction.
+//!
+//! A grant ended early keeps its tag as it was; its end is a tag of its own
+//! (`ledger::end`), which [`Ledger::read`](super::Ledger::read) puts in [`Grant::ended`].
 
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::codec::{EncodeError, decode_range, decode_sources, encode_range, encode_sources};
+use super::end::GrantEnd;
 use super::tag::{MAX_KEY_CHARS, MAX_VALUE_CHARS, Tag};
 use super::{GRANT_PREFIX, VERSION};
 use crate::firewall::{PortRange, RuleSet, Sources};
@@ -29,6 +33,10 @@ pub struct Grant {
     /// Given during a lockdown to a `breakGlassRequesters` member: lockdowns keep it open.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub break_glass: bool,
+    /// Ended early by a revoke or a lockdown (its `jit:end:*` marker): over from then on,
+    /// whatever `expires_at` says. Never part of the grant's own tag.
+    #[serde(skip)]
+    pub ended: Option<GrantEnd>,
 }
 
 const BREAK_GLASS_VERSION: &str = "v1-breakglass";
@@ -39,7 +47,15 @@ impl Grant {
     }
 
     pub fn is_active(&self, now: Timestamp) -> bool {
-        self.expires_at > now
+        self.ends_at() > now
+    }
+
+    /// When access ends: the expiry, or the early end when that came first.
+    pub fn ends_at(&self) -> Timestamp {
+        match &self.ended {
+            Some(end) => end.at.min(self.expires_at),
+            None => self.expires_at,
+        }
     }
 
     /// Every port of the grant from every source of the grant.
@@ -113,5 +129,6 @@ pub fn decode_grant(key: &str, value: &str) -> Option<Grant> {
         ports,
         sources,
         break_glass,
+        ended: None,
     })
 }

@@ -16,6 +16,9 @@
 //! contain spaces). A captured baseline is a header `jit:baseline` = `v1 <chunks>` plus
 //! chunks `jit:baseline:<i>` holding `proto.from.to=src+src` entries separated by spaces.
 //!
+//! A grant ended early (revoke, lockdown) also has `jit:end:<requestId>` (see `end`): a
+//! tag that only endings write, so an extension racing the end cannot undo it.
+//!
 //! Decoding never fails as a whole: a tag that does not decode is reported as broken so
 //! the sweep removes it (its rules, whatever they were, are not in the desired state).
 
@@ -25,6 +28,7 @@
 
 mod baseline;
 mod codec;
+mod end;
 mod grant;
 mod lockdown;
 mod reply;
@@ -40,6 +44,7 @@ use baseline::decode_baseline_chunk;
 
 pub use baseline::encode_baseline;
 pub use codec::EncodeError;
+pub use end::{EndedBy, GrantEnd, decode_end, encode_end, end_key};
 pub use grant::{Grant, decode_grant, encode_grant, grant_key};
 pub use lockdown::{LockdownRecord, decode_lockdown, encode_lockdown};
 pub use reply::{
@@ -56,6 +61,7 @@ const BASELINE_CHUNK_PREFIX: &str = "jit:baseline:";
 pub const LOCKDOWN_KEY: &str = "jit:lockdown";
 pub const LOCKDOWN_REASON_KEY: &str = "jit:lockdown:reason";
 pub const REPLY_PREFIX: &str = "jit:reply:";
+pub const END_PREFIX: &str = "jit:end:";
 const VERSION: &str = "v1";
 
 /// Everything the function keeps on one instance, decoded from its tags.
@@ -76,6 +82,8 @@ pub struct Ledger {
     pub replies: BTreeMap<String, ReplyTo>,
     /// Every `jit:reply:*` key of a grant whose reply is kept, removed with its grant.
     pub reply_keys: BTreeMap<String, Vec<String>>,
+    /// The `jit:end:*` key of each grant ended early, removed with its grant.
+    pub end_keys: BTreeMap<String, String>,
     /// `jit:` tags that do not decode: removed by the next reconcile.
     pub broken_keys: Vec<String>,
     /// All tags on the instance, the user's included (Lightsail allows 50).
@@ -95,6 +103,7 @@ impl Ledger {
         let mut lockdown: Option<&str> = None;
         let mut lockdown_reason: Option<&str> = None;
         let mut replies: BTreeMap<&str, Vec<(usize, &str, &str)>> = BTreeMap::new();
+        let mut ends: Vec<(&str, GrantEnd, &str)> = Vec::new();
         for tag in tags {
             let value = tag.value.as_deref().unwrap_or("");
             if tag.key == MANAGED_TAG {
@@ -112,6 +121,11 @@ impl Ledger {
             } else if tag.key == LOCKDOWN_REASON_KEY {
                 ledger.lockdown_keys.push(tag.key.clone());
                 lockdown_reason = Some(value);
+            } else if tag.key.starts_with(END_PREFIX) {
+                match decode_end(&tag.key, value) {
+                    Some((id, end)) => ends.push((id, end, &tag.key)),
+                    None => ledger.broken_keys.push(tag.key.clone()),
+                }
             } else if tag.key.starts_with(REPLY_PREFIX) {
                 match parse_reply_key(&tag.key) {
                     Some((index, id)) => replies
@@ -138,6 +152,17 @@ impl Ledger {
         ledger
             .grants
             .sort_by(|a, b| a.request_id.cmp(&b.request_id));
+        // An end marker counts beside its grant; alone it is debris (its grant's tag was
+        // removed by a call that had not seen it).
+        for (id, end, key) in ends {
+            match ledger.grants.iter_mut().find(|g| g.request_id == id) {
+                Some(grant) => {
+                    grant.ended = Some(end);
+                    ledger.end_keys.insert(id.to_string(), key.to_string());
+                }
+                None => ledger.broken_keys.push(key.to_string()),
+            }
+        }
         // A reply is kept only whole and beside its grant (both are written and removed
         // by one call): anything else is debris for the next reconcile to remove.
         for (id, chunks) in replies {
@@ -188,6 +213,13 @@ impl Ledger {
         self.reply_keys.get(request_id).map_or(&[], Vec::as_slice)
     }
 
+    /// The tags that go with the grant's own when it is removed: its `replyTo` and its end.
+    pub fn companion_keys(&self, request_id: &str) -> impl Iterator<Item = &String> {
+        self.reply_keys(request_id)
+            .iter()
+            .chain(self.end_keys.get(request_id))
+    }
+
     pub fn active(&self, now: Timestamp) -> impl Iterator<Item = &Grant> {
         self.grants.iter().filter(move |g| g.is_active(now))
     }
@@ -214,6 +246,7 @@ mod tests {
             ],
             sources,
             break_glass: false,
+            ended: None,
         }
     }
 
@@ -295,5 +328,51 @@ mod tests {
         assert_eq!(ledger.broken_keys, vec!["jit:grant:bad".to_string()]);
         assert!(ledger.managed);
         assert_eq!(ledger.baseline_keys, vec![BASELINE_KEY.to_string()]);
+    }
+
+    #[test]
+    fn an_end_marker_ends_its_grant_whatever_the_grant_tag_says() {
+        let at = Timestamp::from_second(1_790_001_000).unwrap();
+        let end = GrantEnd {
+            at,
+            by: EndedBy::revoke("r-1"),
+        };
+        // An extension wrote the grant's tag after the revoke: a later expiry.
+        let mut extended = grant();
+        extended.expires_at = Timestamp::from_second(1_790_009_000).unwrap();
+        let tags = vec![encode_grant(&extended).unwrap(), encode_end("req-1", &end)];
+        let ledger = Ledger::read(&tags);
+        let read = ledger.grant("req-1").unwrap();
+        assert_eq!(read.ended, Some(end));
+        assert_eq!(
+            read.expires_at, extended.expires_at,
+            "the tag is read as written"
+        );
+        assert_eq!(read.ends_at(), at);
+        assert!(read.is_active(Timestamp::from_second(1_790_000_999).unwrap()));
+        assert!(!read.is_active(at));
+        assert_eq!(ledger.end_keys["req-1"], "jit:end:req-1");
+        let companions: Vec<&String> = ledger.companion_keys("req-1").collect();
+        assert_eq!(companions, vec!["jit:end:req-1"]);
+        assert!(ledger.broken_keys.is_empty());
+    }
+
+    #[test]
+    fn an_end_marker_without_its_grant_or_unreadable_is_debris() {
+        let end = GrantEnd {
+            at: Timestamp::from_second(1_790_001_000).unwrap(),
+            by: EndedBy::Window,
+        };
+        let tags = vec![
+            encode_end("gone", &end),
+            Tag::new("jit:end:req-1", "v1 yesterday window"),
+            encode_grant(&grant()).unwrap(),
+        ];
+        let ledger = Ledger::read(&tags);
+        assert_eq!(ledger.grant("req-1").unwrap().ended, None);
+        assert_eq!(
+            ledger.broken_keys,
+            vec!["jit:end:req-1".to_string(), "jit:end:gone".to_string()]
+        );
     }
 }
