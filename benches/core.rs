@@ -142,6 +142,7 @@ fn grant(g: &mut Gen, i: usize, j: usize) -> Grant {
         ports: vec![PortRange::new(Protocol::Tcp, 22, 22)],
         sources,
         break_glass: false,
+        ended: None,
     }
 }
 

@@ -45,14 +45,17 @@ LIGHTSAIL_WRITES = LIGHTSAIL_FIREWALL_WRITES | LIGHTSAIL_TAG_WRITES
 LIGHTSAIL_ACTIONS = LIGHTSAIL_READS | LIGHTSAIL_WRITES
 INSTANCE_ARN = "arn:${AWS::Partition}:lightsail:${AWS::Region}:${AWS::AccountId}:Instance/*"
 OPT_IN_TAG = "jit:managed"
-ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason", "jit:reply:*"}
+ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason", "jit:reply:*",
+                            "jit:end:*"}
 # Keys the ledger writes (README "The ledger"): each must be allowed by some pattern.
-# jit:reply:<i>:<requestId> holds a grant's replyTo (base64 in chunks, i = 0..5).
+# jit:reply:<i>:<requestId> holds a grant's replyTo (base64 in chunks, i = 0..5);
+# jit:end:<requestId> marks a grant ended early by a revoke or a lockdown.
 LEDGER_KEYS = ["jit:grant:chg-1001", "jit:baseline", "jit:baseline:0", "jit:baseline:12",
-               "jit:lockdown", "jit:lockdown:reason", "jit:reply:0:chg-1001", "jit:reply:5:chg-1001"]
+               "jit:lockdown", "jit:lockdown:reason", "jit:reply:0:chg-1001", "jit:reply:5:chg-1001",
+               "jit:end:chg-1001"]
 # Keys no pattern may allow: the opt-in tag and anything beside the lockdown and reply records.
 NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns", "jit:replyx", "jit:reply",
-                   "jit:rep", "jit:managed"]
+                   "jit:rep", "jit:endx", "jit:end", "jit:managed"]
 LAMBDA_BINARY = "lightsail-jit"
 # The scheduled lockdown, with LockdownDuration at its default: timed (so it ends by
 # itself) and keyed by the scheduled time (so a retried delivery is the same lockdown).
@@ -535,7 +538,7 @@ def _(t):
     assert seen == lower_set(LIGHTSAIL_WRITES), f"writes not found: {sorted(lower_set(LIGHTSAIL_WRITES) - seen)}"
 
 
-@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason] / jit:reply:*, never jit:managed")
+@check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason] / jit:reply:* / jit:end:*, never jit:managed")
 def _(t):
     found = 0
     for owner, path, st in t.statements():

@@ -32,6 +32,7 @@ use common::*;
 use jiff::Timestamp;
 use lightsail_jit::clock::{Clock, later, rfc3339};
 use lightsail_jit::firewall::RuleSet;
+use lightsail_jit::handler::handle;
 use lightsail_jit::ledger::Ledger;
 use lightsail_jit::lightsail::sim::{Op, Timing};
 use lightsail_jit::policy::Policy;
@@ -114,6 +115,8 @@ impl Lock {
 
 #[derive(Default)]
 struct Counts {
+    /// Revokes that failed transiently and were delivered again.
+    revokes_redelivered: usize,
     lockdowns: usize,
     unlocks: usize,
     break_glass: usize,
@@ -386,7 +389,12 @@ impl Scenario {
         }
     }
 
+    /// A revoke, delivered again (same delivery id, as SQS or Lambda would) when it fails
+    /// transiently. Once it answers `revoked`, what it revoked is closed already — not
+    /// only after the next sweep — and a redelivery answers what a first attempt would.
     async fn revoke(&mut self) {
+        self.next_id += 1;
+        let delivery = format!("revoke-{}", self.next_id);
         let instance = self.pick(&INSTANCES).to_string();
         let target = if self.rng.bool() {
             self.known_id()
@@ -397,19 +405,86 @@ impl Scenario {
         if let Some(id) = &target {
             command["requestId"] = json!(id);
         }
+        let now = self.now();
         let ended: Vec<String> = self
             .promised
             .iter()
             .filter(|(id, p)| p.instance == instance && target.as_ref().is_none_or(|t| t == *id))
             .map(|(id, _)| id.clone())
             .collect();
-        let result = invoke(&self.world, command).await;
+        let mut result = handle(&self.world, lambda_event(&command, &delivery)).await;
+        if result.is_err() {
+            self.world.lightsail.clear_faults();
+            self.counts.revokes_redelivered += 1;
+            result = handle(&self.world, lambda_event(&command, &delivery)).await;
+            assert!(
+                result.is_ok(),
+                "step {}: a revoke redelivered without faults failed: {result:?}",
+                self.steps
+            );
+        }
         if let Ok(out) = &result {
             assert_ne!(out["status"], "granted", "{out}");
+            if out["status"] == "revoked" {
+                let revoked: BTreeSet<&str> = out["revoked"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                for id in ended.iter().filter(|id| self.promised[*id].until > now) {
+                    assert!(
+                        revoked.contains(id.as_str()),
+                        "step {}: revoke {delivery} of {target:?} answered without {id}: {out}",
+                        self.steps
+                    );
+                }
+                self.check_closed(&instance, &revoked);
+            }
         }
         // Succeeded or not, these grants may have ended: no longer promised.
         for id in ended {
             self.promised.remove(&id);
+        }
+    }
+
+    /// What the revoked grants opened is closed now, except what the baseline (or the
+    /// lockdown rules in force) or a grant still active opens too.
+    fn check_closed(&self, name: &str, revoked: &BTreeSet<&str>) {
+        let now = self.now();
+        let ledger = self.ledger(name);
+        let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
+            || self.policy().window_in_force(name, now).is_some();
+        let baseline = &self.baselines[name];
+        let mut kept = match locked {
+            true => self
+                .policy()
+                .lockdown_rules(name)
+                .unwrap_or(baseline)
+                .clone(),
+            false => baseline.clone(),
+        };
+        for grant in ledger.active(now) {
+            assert!(
+                !revoked.contains(grant.request_id.as_str()),
+                "step {}: {} answered revoked, yet active",
+                self.steps,
+                grant.request_id
+            );
+            kept.union(&grant.rules());
+        }
+        let open = self.world.lightsail.firewall(name);
+        for id in revoked {
+            let grant = ledger
+                .grant(id)
+                .unwrap_or_else(|| panic!("step {}: revoked {id} left no end marker", self.steps));
+            let only_its = grant.rules().minus(&kept);
+            assert_eq!(
+                only_its.minus(&open),
+                only_its,
+                "step {}: {name}: revoked {id} is still open before any sweep",
+                self.steps
+            );
         }
     }
 
@@ -739,7 +814,9 @@ async fn invariants_hold_under_random_faults() {
             let keys: BTreeSet<String> = tag_keys(&s.world, name)
                 .into_iter()
                 .filter(|k| {
-                    k.starts_with("jit:g") || k.starts_with("jit:b") || k.starts_with("jit:l")
+                    ["jit:g", "jit:b", "jit:l", "jit:e", "jit:r"]
+                        .iter()
+                        .any(|prefix| k.starts_with(prefix))
                 })
                 .collect();
             assert!(
@@ -749,6 +826,7 @@ async fn invariants_hold_under_random_faults() {
         }
         steps += s.steps;
         faults += s.world.lightsail.faults_struck();
+        counts.revokes_redelivered += s.counts.revokes_redelivered;
         counts.lockdowns += s.counts.lockdowns;
         counts.unlocks += s.counts.unlocks;
         counts.break_glass += s.counts.break_glass;
@@ -757,6 +835,10 @@ async fn invariants_hold_under_random_faults() {
     }
     println!("fault suite: {steps} steps, {faults} faults injected, 0 invariant violations");
     println!(
+        "fault suite: {} revokes failed transiently and were redelivered, each then revoked and closed",
+        counts.revokes_redelivered
+    );
+    println!(
         "fault suite: {} lockdowns and {} unlocks answered, {} break-glass grants, {} grants locked out, {} window edges",
         counts.lockdowns, counts.unlocks, counts.break_glass, counts.locked_out, counts.edges
     );
@@ -764,6 +846,11 @@ async fn invariants_hold_under_random_faults() {
     assert!(
         faults >= 100,
         "only {faults} faults struck: the suite is not exercising failure"
+    );
+    assert!(
+        counts.revokes_redelivered >= 10,
+        "only {} revokes were redelivered",
+        counts.revokes_redelivered
     );
     assert!(
         counts.lockdowns >= 20

@@ -21,6 +21,7 @@ use explorer::{Run, block_on, dispatch, explore, explore_with, has_grant};
 use lightsail_jit::firewall::RuleSet;
 use lightsail_jit::ledger::{Grant, Ledger, LockdownRecord};
 use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::policy::Policy;
 use serde_json::json;
 
 fn lockdown_rules() -> RuleSet {
@@ -124,6 +125,106 @@ fn revoke_racing_a_grant_either_ends_it_or_leaves_it_whole() {
             );
         },
     );
+}
+
+/// Extending grant `a` by two hours (its policy maximum allows it).
+fn extend_a() -> serde_json::Value {
+    json!({"action": "extend", "instanceName": "web-1", "requestId": "a", "duration": "2h"})
+}
+
+/// Whatever the extension answered, a grant its racing revoke or lockdown ended stays
+/// ended: the final sweep leaves nothing of it open.
+fn ended_for_good(sim: &Sim, run: &Run, extended: &serde_json::Value) {
+    let trace = &run.trace;
+    assert!(
+        matches!(extended["status"].as_str(), Some("extended" | "rejected")),
+        "{trace:?}: {extended}"
+    );
+    if extended["status"] == "rejected" {
+        assert_eq!(
+            extended["error"]["code"], "GrantExpired",
+            "{trace:?}: {extended}"
+        );
+    }
+    // Right after both commands, before any sweep could repair it: a grant active here
+    // is opened again by the next sweep after the lockdown ends.
+    let after_both = Ledger::read(&run.after_both.tags);
+    assert!(
+        after_both.grant("a").is_none_or(|g| !g.is_active(run.now)),
+        "{trace:?}: the extension brought the ended grant back (extend answered {})",
+        extended["status"]
+    );
+    assert!(
+        !has_grant(sim, run, "a"),
+        "{trace:?}: active after the sweep"
+    );
+    assert!(
+        firewall(sim).minus(&baseline()).is_empty() || in_force(sim, run).is_some(),
+        "{trace:?}: the ended grant is open again: {:?}",
+        firewall(sim)
+    );
+}
+
+#[test]
+fn extend_racing_a_revoke_never_brings_the_grant_back() {
+    let n = explore(
+        "extend ∥ revoke",
+        &|w| {
+            block_on(invoke(w, grant("a", "198.51.100.9", 3600)));
+        },
+        [
+            json!({"action": "revoke", "instanceName": "web-1", "requestId": "a"}),
+            extend_a(),
+        ],
+        &|sim, run| {
+            assert_eq!(run.outcomes[0]["status"], "revoked", "{}", run.outcomes[0]);
+            assert_eq!(run.outcomes[0]["revoked"], json!(["a"]));
+            ended_for_good(sim, run, &run.outcomes[1]);
+            assert_eq!(firewall(sim), baseline(), "{:?}", run.trace);
+        },
+    );
+    assert!(n >= 5, "only {n} schedules");
+}
+
+#[test]
+fn extend_racing_a_lockdown_never_brings_the_grant_back() {
+    let n = explore(
+        "extend ∥ lockdown",
+        &|w| {
+            block_on(invoke(w, grant("a", "198.51.100.9", 3600)));
+        },
+        [
+            json!({"action": "lockdown", "instanceNames": ["web-1"], "duration": "1h"}),
+            extend_a(),
+        ],
+        &|sim, run| {
+            assert_eq!(
+                run.outcomes[0]["status"], "lockedDown",
+                "{}",
+                run.outcomes[0]
+            );
+            assert!(in_force(sim, run).is_some(), "{:?}", run.trace);
+            let extended = &run.outcomes[1];
+            if extended["status"] == "rejected" && extended["error"]["code"] == "LockedDown" {
+                assert!(!has_grant(sim, run, "a"));
+            } else {
+                ended_for_good(sim, run, extended);
+            }
+            assert_eq!(firewall(sim), baseline(), "{:?}", run.trace);
+            // After the lockdown's end, the baseline alone: the extension did not outlive it.
+            let later =
+                run.now + jiff::SignedDuration::from_hours(1) + jiff::SignedDuration::from_secs(60);
+            let swept = dispatch(sim, &Policy::default(), later, json!({"action": "sweep"}));
+            assert_eq!(swept["status"], "swept", "{swept}");
+            assert_eq!(
+                firewall(sim),
+                baseline(),
+                "{:?}: open after the lockdown",
+                run.trace
+            );
+        },
+    );
+    assert!(n >= 5, "only {n} schedules");
 }
 
 #[test]

@@ -360,7 +360,7 @@ async fn dry_runs_of_lockdown_and_unlock_plan_exactly_and_write_nothing() {
         .map(|t| t["key"].as_str().unwrap())
         .collect();
     assert!(
-        written.contains(&"jit:lockdown") && written.contains(&"jit:grant:a"),
+        written.contains(&"jit:lockdown") && written.contains(&"jit:end:a"),
         "{written:?}"
     );
     assert_no_write(&w.lightsail, "a dry-run lockdown");

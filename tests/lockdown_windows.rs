@@ -118,12 +118,28 @@ async fn the_window_ends_grants_keeps_its_rules_and_gives_the_baseline_back() {
     assert_eq!(out["status"], "swept", "{out}");
     assert_eq!(w.lightsail.firewall("web-1"), locked);
     assert_eq!(out["driftCorrected"], 0, "a lockdown is not drift: {out}");
-    let tags = tag_keys(&w, "web-1");
-    assert!(
-        !tags.contains(&"jit:grant:early".to_string()),
-        "ended, and past its linger, so untagged: {tags:?}"
+    // Ended by the window: its end marker says so, and its tag stays until no extension
+    // that read it before the end can still be in flight.
+    let tags = w.lightsail.tags("web-1");
+    let marker = tags.iter().find(|t| t.key == "jit:end:early");
+    assert_eq!(
+        marker.and_then(|t| t.value.as_deref()),
+        Some(
+            format!(
+                "v1 {} window",
+                "2026-11-23T10:31:00Z"
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .as_second()
+            )
+            .as_str()
+        ),
+        "{tags:?}"
     );
-    assert!(active_grants(&w, "web-1").is_empty());
+    let ledger = lightsail_jit::ledger::Ledger::read(&tags);
+    use lightsail_jit::clock::Clock as _;
+    assert_eq!(ledger.active(inside.clock.now()).count(), 0);
+    let tags = tag_keys(&w, "web-1");
     assert!(
         tags.iter().any(|k| k.starts_with("jit:baseline")),
         "the baseline stays recorded while the window replaces it: {tags:?}"

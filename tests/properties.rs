@@ -82,6 +82,7 @@ fn grant() -> impl Strategy<Value = Grant> {
                 ports,
                 sources,
                 break_glass,
+                ended: None,
             },
         )
 }

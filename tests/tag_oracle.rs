@@ -61,6 +61,7 @@ fn grant(request_id: &str, requester: &str, sources: Sources) -> Grant {
         ],
         sources,
         break_glass: false,
+        ended: None,
     }
 }
 

@@ -84,6 +84,7 @@ impl Policy {
             ports,
             sources,
             break_glass: false,
+            ended: None,
         })
     }
 

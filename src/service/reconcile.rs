@@ -4,6 +4,8 @@
 //! desired = canonical(baseline ∪ rules of the grants that stay). The order of the
 //! writes is the safety argument:
 //!
+//! 0. the end markers of grants this command ends early (`ledger::end`), so that an
+//!    interrupted revoke or lockdown is still an end, and no racing `extend` undoes it;
 //! 1. `PutInstancePublicPorts(desired)`, only if the live firewall differs;
 //! 2. only after the Put succeeded, untag the grants that ended (and the captured
 //!    baseline once no grant is left) — so a port is never open without a tag that a
@@ -19,8 +21,8 @@ use jiff::Timestamp;
 use super::locked::in_force;
 use crate::firewall::{Diff, PortRule, RuleSet};
 use crate::ledger::{
-    BASELINE_KEY, Grant, LOCKDOWN_KEY, Ledger, LockdownRecord, ReplyTo, Tag, encode_baseline,
-    encode_grant, encode_lockdown,
+    BASELINE_KEY, EndedBy, Grant, GrantEnd, LOCKDOWN_KEY, Ledger, LockdownRecord, ReplyTo, Tag,
+    encode_baseline, encode_end, encode_lockdown,
 };
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{BaselineOrigin, InstancePlan};
@@ -31,8 +33,9 @@ use crate::policy::Policy;
 pub enum Ending<'a> {
     /// Sweep: only expired grants end (and whatever a lockdown in force ends).
     Expired,
-    /// Revoke one grant, or every grant on the instance.
-    Revoke(Option<&'a str>),
+    /// Revoke one grant, or every grant on the instance; `by` is the revoke's request id
+    /// (kept in the end markers, so a redelivery knows what it ended).
+    Revoke { grant: Option<&'a str>, by: &'a str },
     /// Lockdown by command: record it, end every grant but break-glass ones, and hold
     /// the lockdown rules.
     Lockdown(&'a LockdownRecord),
@@ -68,9 +71,14 @@ pub fn baseline_in_force(
 /// open that no sweep knows about.
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Whether a grant's tag may be removed: it has ended and cannot be in flight any more.
+/// Whether a grant's tag may be removed: it has ended and cannot be in flight any more,
+/// nor can an `extend` that read it before its early end (which would otherwise write
+/// the grant's tag back, without the end marker, after we removed both).
 pub fn removable(grant: &Grant, now: Timestamp) -> bool {
-    !grant.is_active(now) && now >= crate::clock::later(grant.granted_at, LINGER)
+    let settled = |since| now >= crate::clock::later(since, LINGER);
+    !grant.is_active(now)
+        && settled(grant.granted_at)
+        && grant.ended.as_ref().is_none_or(|e| settled(e.at))
 }
 
 /// What one reconcile will do to one instance.
@@ -79,6 +87,10 @@ pub struct Plan {
     pub instance_name: String,
     /// Grants this command ends early (revoke, lockdown).
     pub ended: Vec<Grant>,
+    /// Grants an earlier delivery of this same command ended already (their end markers
+    /// name it), or, for a revoke of one grant, that something else ended early: a
+    /// redelivery answers and announces them as the first attempt would have.
+    pub ended_earlier: Vec<Grant>,
     /// Grants whose time had passed and whose rules this reconcile closes.
     pub expired: Vec<Grant>,
     /// Grants whose tags this reconcile removes.
@@ -89,8 +101,8 @@ pub struct Plan {
     /// the Put fail, the next sweep restores the baseline instead of locking again.
     pub lift: Vec<String>,
     pub untag: Vec<String>,
-    /// Tags written first: tombstones of grants ended early (still tracked, expired
-    /// now) and a recovered baseline while grants remain.
+    /// Tags written first: end markers of grants ended early (their tags stay, still
+    /// tracked) and a recovered baseline while grants remain.
     pub retag: Vec<Tag>,
     /// The live firewall differed from what the ledger explains.
     pub drift: bool,
@@ -165,13 +177,16 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // grants active when it starts end at its first reconcile.
     let window = policy.window_in_force(name, now);
     let locked = window.is_some() || command_lockdown.is_some();
-    let targeted = |g: &Grant| {
-        (locked && !g.break_glass)
-            || match ending {
-                Ending::Revoke(None) => true,
-                Ending::Revoke(Some(id)) => g.request_id == id,
-                Ending::Expired | Ending::Lockdown(_) | Ending::Unlock => false,
-            }
+    let revoked = |g: &Grant| match ending {
+        Ending::Revoke { grant, .. } => grant.is_none_or(|id| g.request_id == id),
+        Ending::Expired | Ending::Lockdown(_) | Ending::Unlock => false,
+    };
+    let targeted = |g: &Grant| (locked && !g.break_glass) || revoked(g);
+    // What each ending records as its cause: the revoke, else the lockdown in force.
+    let ended_by = |g: &Grant| match (ending, command_lockdown) {
+        (Ending::Revoke { by, .. }, _) if revoked(g) => EndedBy::revoke(by),
+        (_, Some(record)) => EndedBy::lockdown(&record.request_id),
+        (_, None) => EndedBy::Window,
     };
     let ended: Vec<Grant> = ledger
         .grants
@@ -180,6 +195,23 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         .cloned()
         .collect();
     let staying = |g: &&Grant| g.is_active(now) && !targeted(g);
+    let this_command = match ending {
+        Ending::Revoke { by, .. } => Some(EndedBy::revoke(by)),
+        Ending::Lockdown(record) => Some(EndedBy::lockdown(&record.request_id)),
+        Ending::Expired | Ending::Unlock => None,
+    };
+    let ended_earlier: Vec<Grant> = ledger
+        .grants
+        .iter()
+        .filter(|g| {
+            let Some(end) = g.ended.as_ref().filter(|_| !g.is_active(now)) else {
+                return false;
+            };
+            Some(&end.by) == this_command.as_ref()
+                || matches!(ending, Ending::Revoke { grant: Some(id), .. } if g.request_id == id)
+        })
+        .cloned()
+        .collect();
 
     // Desired is computed from the ledger alone, never from the live firewall: whatever
     // is open that no staying grant and no baseline explains gets closed (drift, a lost
@@ -203,28 +235,29 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let closing = RuleSet::from_rules(&diff.close);
     // `expired` counts only grants whose access this reconcile actually closes: a grant
     // that expired long ago, or whose rules another grant still opens, closes nothing.
+    // A grant this command ended on an earlier delivery is announced as that end again.
     let expired: Vec<Grant> = ledger
         .grants
         .iter()
         .filter(|g| !g.is_active(now) && g.rules().minus(&closing) != g.rules())
+        .filter(|g| !ended_earlier.iter().any(|e| e.request_id == g.request_id))
         .cloned()
         .collect();
 
-    // An ended grant becomes a tombstone (expired now) unless it can no longer be in flight:
-    // a grant between its tag write and its last Open must still find its tag, or its
-    // late Open would leave a port that no ledger entry explains (see LINGER).
+    // A grant ended now gets its end marker, written before the Put; its tag stays until
+    // it can no longer be in flight, nor an extension that read it before this end (see
+    // `removable`). Markers are never removed in the reconcile that writes them.
     let mut retag = Vec::new();
     let mut removed = Vec::new();
     for grant in &ledger.grants {
-        let ends_now = ended.iter().any(|e| e.request_id == grant.request_id);
-        let mut after = grant.clone();
-        if ends_now {
-            after.expires_at = now;
-        }
-        if removable(&after, now) {
+        if ended.iter().any(|e| e.request_id == grant.request_id) {
+            let end = GrantEnd {
+                at: now,
+                by: ended_by(grant),
+            };
+            retag.push(encode_end(&grant.request_id, &end));
+        } else if removable(grant, now) {
             removed.push(grant.clone());
-        } else if ends_now && let Ok(tag) = encode_grant(&after) {
-            retag.push(tag);
         }
     }
     // The lockdown record: written first when this command starts one; lifted first when
@@ -246,7 +279,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let mut untag: Vec<String> = Vec::new();
     for grant in &removed {
         untag.push(grant.tag_key());
-        untag.extend(ledger.reply_keys(&grant.request_id).iter().cloned());
+        untag.extend(ledger.companion_keys(&grant.request_id).cloned());
     }
     untag.extend(ledger.broken_keys.iter().cloned());
     // The captured baseline goes with the last grant tag (the live firewall is the
@@ -289,6 +322,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         retag,
         drift: actual != explained && !set_by_lockdown,
         ended,
+        ended_earlier,
         expired,
         removed,
         baseline,
@@ -304,7 +338,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
 /// Steps 1-3 of the protocol: the tags that must come first, the Put, the untags.
 async fn write(ls: &impl Lightsail, plan: &Plan) -> Result<(), LightsailError> {
     let name = plan.instance_name.as_str();
-    // Tombstones and a lockdown record before the Put: a crash in between must not leave
+    // End markers and a lockdown record before the Put: a crash in between must not leave
     // an ended grant active, or a lockdown unrecorded.
     if !plan.retag.is_empty() {
         ls.tag_resource(name, &plan.retag).await?;

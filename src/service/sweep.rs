@@ -165,7 +165,8 @@ fn summarize<L: Lightsail, C: Clock>(
     for (plan, warned) in &plans {
         audit_lockdown(ctx, plan, ending, selection);
         // Grants end early in a sweep or lockdown only because a lockdown is in force.
-        let ended = plan.ended.iter().map(|g| (g, Verdict::Lockdown));
+        let ended = plan.ended.iter().chain(&plan.ended_earlier);
+        let ended = ended.map(|g| (g, Verdict::Lockdown));
         let expired = plan.expired.iter().map(|g| (g, Verdict::Expired));
         let removed = plan.removed.iter().map(|g| (g, Verdict::Removed));
         let expiring = warned.iter().map(|g| (g, Verdict::Expiring));
@@ -191,7 +192,10 @@ fn summarize<L: Lightsail, C: Clock>(
     Ok(match ending {
         Ending::Lockdown(record) => Outcome::LockedDown {
             instances,
-            ended: plans.iter().map(|p| p.ended.len()).sum(),
+            ended: plans
+                .iter()
+                .map(|p| p.ended.len() + p.ended_earlier.len())
+                .sum(),
             // A redelivery answers the end first recorded, not one counted from now.
             until: plans
                 .iter()

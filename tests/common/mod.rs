@@ -175,7 +175,7 @@ pub fn ports(world: &World, name: &str) -> Vec<PortRule> {
     world.lightsail.instance(name).unwrap().ports
 }
 
-/// Request ids of the grants active now (ended grants linger as expired tombstones
+/// Request ids of the grants active now (ended grants linger, with their end markers,
 /// until they cannot be in flight any more).
 pub fn active_grants(world: &World, name: &str) -> Vec<String> {
     use lightsail_jit::clock::Clock as _;

@@ -389,7 +389,7 @@ pub fn dispatch(sim: &Sim, policy: &Policy, now: jiff::Timestamp, command: Value
 }
 
 /// The grant is in the ledger and still active at the run's time (a revoked grant
-/// lingers as an expired tombstone until it cannot be in flight any more).
+/// lingers, with its end marker, until it cannot be in flight any more).
 pub fn has_grant(sim: &Sim, run: &Run, id: &str) -> bool {
     Ledger::read(&sim.tags("web-1"))
         .grant(id)
