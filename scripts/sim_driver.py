@@ -196,6 +196,10 @@ class SimDriver:
             fault["operation"] = operation
         return self.faults([fault])
 
+    def open_mode(self, mode):
+        """What Open does to an existing rule: "merge" (the default) or "replace"."""
+        return self.control("POST", "/_sim/open-mode", mode)
+
     def clear_faults(self):
         return self.faults([])
 

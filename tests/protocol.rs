@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use lightsail_jit::firewall::{Protocol, RuleSet};
-use lightsail_jit::lightsail::sim::{Op, Timing};
+use lightsail_jit::lightsail::sim::{Op, OpenMode, Timing};
 use lightsail_jit::policy::Policy;
 use serde_json::json;
 
@@ -21,7 +21,15 @@ async fn grant_opens_exactly_the_requested_rules() {
     expected.add_rule(&rule(Protocol::Tcp, 22, 22, &["203.0.113.7/32"], &[], &[]));
     assert_eq!(w.lightsail.firewall("web-1"), expected);
     assert_eq!(grant_keys(&w, "web-1"), vec!["jit:grant:g1"]);
-    assert_eq!(w.lightsail.count(Op::Open), 1);
+    // Port 22 already has a rule (browser SSH): where Open replaced its sources, the
+    // grant's check opens it once more, whole.
+    let repair = usize::from(open_mode() == OpenMode::Replace);
+    assert_eq!(w.lightsail.count(Op::Open), 1 + repair);
+    assert_eq!(
+        w.lightsail.count(Op::GetInstance),
+        2 + repair,
+        "read, check (and re-check)"
+    );
     assert_eq!(
         w.lightsail.count(Op::Put),
         0,
@@ -52,9 +60,15 @@ async fn first_sweep_after_expiry_restores_the_baseline_byte_for_byte() {
         out["expired"], 0,
         "nothing has expired a second before g2's end"
     );
+    // Where Open replaced sources, each grant's check re-opened SSH whole once.
+    let repairs = if open_mode() == OpenMode::Replace {
+        2
+    } else {
+        0
+    };
     assert_eq!(
         w.lightsail.writes(),
-        5,
+        5 + repairs,
         "only the grants wrote: a tag each and one open per port"
     );
     advance(&w, 3600);
@@ -543,4 +557,107 @@ async fn sweeps_page_through_every_instance_with_bounded_concurrency() {
         9,
         "then nothing but the paged read"
     );
+}
+
+/// Every test above again, with Open replacing the sources of an existing rule instead
+/// of adding to them (Lightsail does not document which): the protocol must hold either way.
+mod replace_mode {
+    use super::common::in_replace_mode;
+
+    #[test]
+    fn grant_opens_exactly_the_requested_rules() {
+        in_replace_mode(super::grant_opens_exactly_the_requested_rules);
+    }
+
+    #[test]
+    fn first_sweep_after_expiry_restores_the_baseline_byte_for_byte() {
+        in_replace_mode(super::first_sweep_after_expiry_restores_the_baseline_byte_for_byte);
+    }
+
+    #[test]
+    fn overlapping_grants_the_first_to_expire_keeps_the_second_open() {
+        in_replace_mode(super::overlapping_grants_the_first_to_expire_keeps_the_second_open);
+    }
+
+    #[test]
+    fn revoke_ends_one_grant_and_keeps_the_others() {
+        in_replace_mode(super::revoke_ends_one_grant_and_keeps_the_others);
+    }
+
+    #[test]
+    fn lockdown_ends_every_grant_everywhere() {
+        in_replace_mode(super::lockdown_ends_every_grant_everywhere);
+    }
+
+    #[test]
+    fn lockdown_applies_declared_lockdown_rules() {
+        in_replace_mode(super::lockdown_applies_declared_lockdown_rules);
+    }
+
+    #[test]
+    fn duplicate_delivery_yields_one_grant_and_one_tag() {
+        in_replace_mode(super::duplicate_delivery_yields_one_grant_and_one_tag);
+    }
+
+    #[test]
+    fn redelivery_after_a_lost_open_reopens_the_rule() {
+        in_replace_mode(super::redelivery_after_a_lost_open_reopens_the_rule);
+    }
+
+    #[test]
+    fn a_sweep_of_unchanged_instances_writes_nothing() {
+        in_replace_mode(super::a_sweep_of_unchanged_instances_writes_nothing);
+    }
+
+    #[test]
+    fn a_grant_recorded_between_a_sweeps_read_and_its_put_survives() {
+        in_replace_mode(super::a_grant_recorded_between_a_sweeps_read_and_its_put_survives);
+    }
+
+    #[test]
+    fn a_grant_recorded_between_a_sweeps_put_and_its_untag_keeps_its_baseline() {
+        in_replace_mode(
+            super::a_grant_recorded_between_a_sweeps_put_and_its_untag_keeps_its_baseline,
+        );
+    }
+
+    #[test]
+    fn a_lost_put_response_converges_on_the_next_sweep() {
+        in_replace_mode(super::a_lost_put_response_converges_on_the_next_sweep);
+    }
+
+    #[test]
+    fn an_instance_without_the_opt_in_tag_is_rejected_and_never_touched() {
+        in_replace_mode(super::an_instance_without_the_opt_in_tag_is_rejected_and_never_touched);
+    }
+
+    #[test]
+    fn policy_named_instances_are_managed_without_the_tag() {
+        in_replace_mode(super::policy_named_instances_are_managed_without_the_tag);
+    }
+
+    #[test]
+    fn dry_runs_plan_exactly_and_write_nothing() {
+        in_replace_mode(super::dry_runs_plan_exactly_and_write_nothing);
+    }
+
+    #[test]
+    fn extend_moves_the_expiry_without_reopening() {
+        in_replace_mode(super::extend_moves_the_expiry_without_reopening);
+    }
+
+    #[test]
+    fn declared_baselines_are_enforced_by_every_sweep() {
+        in_replace_mode(super::declared_baselines_are_enforced_by_every_sweep);
+    }
+
+    #[test]
+    fn a_lost_baseline_is_recovered_without_keeping_granted_rules() {
+        in_replace_mode(super::a_lost_baseline_is_recovered_without_keeping_granted_rules);
+    }
+
+    #[test]
+    fn sweeps_page_through_every_instance_with_bounded_concurrency() {
+        in_replace_mode(super::sweeps_page_through_every_instance_with_bounded_concurrency);
+    }
 }

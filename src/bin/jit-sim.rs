@@ -3,19 +3,20 @@
 //! same port answers EventBridge's `PutEvents` (`AWS_ENDPOINT_URL_EVENTBRIDGE`); what it
 //! received is at `GET /_sim/events`.
 //!
-//! usage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail]
+//! usage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail] [--open-mode merge|replace]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::sim::http::{ErrorStyle, SimServer};
+use lightsail_jit::lightsail::sim::{OpenMode, Sim};
 
 struct Args {
     port: u16,
     fixture: String,
     page_size: usize,
     style: ErrorStyle,
+    open_mode: OpenMode,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -24,6 +25,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         fixture: "events/instances.json".into(),
         page_size: 25,
         style: ErrorStyle::Plain,
+        open_mode: OpenMode::Merge,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -40,9 +42,16 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     other => return Err(format!("--error-style {other:?}: plain or lightsail")),
                 }
             }
+            "--open-mode" => {
+                parsed.open_mode = match value()?.as_str() {
+                    "merge" => OpenMode::Merge,
+                    "replace" => OpenMode::Replace,
+                    other => return Err(format!("--open-mode {other:?}: merge or replace")),
+                }
+            }
             _ => {
                 return Err(format!(
-                    "unknown argument {flag}\nusage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail]"
+                    "unknown argument {flag}\nusage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail] [--open-mode merge|replace]"
                 ));
             }
         }
@@ -74,6 +83,7 @@ async fn main() -> ExitCode {
         }
     };
     sim.set_page_size(args.page_size);
+    sim.set_open_mode(args.open_mode);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let server = match SimServer::start(sim, addr).await {
         Ok(server) => server,

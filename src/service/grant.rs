@@ -3,9 +3,12 @@
 //! During a lockdown only a break-glass requester is granted (`service::locked`).
 //!
 //! The tag is written before any port opens, so a port is never open without a record
-//! that a sweep will close. Opening is additive (`OpenInstancePublicPorts`), which is
-//! safe beside concurrent grants and sweeps. A redelivered request finds its own tag and
-//! only re-opens what is missing: one request, one grant, one tag.
+//! that a sweep will close. Opening (`OpenInstancePublicPorts`) touches only the rules of
+//! the grant's ports, which is safe beside concurrent grants and sweeps. Whether Open
+//! adds to an existing rule or replaces its sources is not documented, so the grant
+//! then re-reads the rules it touched and makes them whole (`verify`). A redelivered
+//! request finds its own tag and only re-opens what is missing: one request, one grant,
+//! one tag.
 
 use std::collections::BTreeSet;
 
@@ -15,14 +18,15 @@ use super::Ctx;
 use super::failure::{Failure, refused};
 use super::locked::{break_glass, cap_at_next_window, in_force};
 use super::reconcile::baseline_in_force;
+use super::verify::ensure_open;
 use crate::audit::{Decision, Verdict};
 use crate::clock::{Clock, rfc3339};
 use crate::command::{ActionName, GrantRequest};
-use crate::firewall::{Diff, PortRule, RuleSet};
+use crate::firewall::{Diff, PortRange, PortRule, RuleSet};
 use crate::ledger::{
     EncodeError, Grant, Ledger, MAX_TAGS, ReplyTo, Tag, encode_baseline, encode_grant, encode_reply,
 };
-use crate::lightsail::{Lightsail, LightsailError};
+use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{InstancePlan, Outcome};
 use crate::rejection::{Code, Rejection};
 
@@ -48,8 +52,7 @@ pub async fn grant<L: Lightsail, C: Clock>(
             ctx,
             existing,
             (reply_to, request.reason.as_deref()),
-            &actual,
-            name,
+            instance.clone(),
             now,
         )
         .await;
@@ -66,7 +69,7 @@ pub async fn grant<L: Lightsail, C: Clock>(
         .map_err(refused(name))?;
     // The tag is written: if an Open fails, a redelivery re-opens, and the sweep closes
     // it at expiry.
-    open_all(&ctx.ls, name, &rules)
+    open_verified(ctx, name, &rules, &grant, instance)
         .await
         .map_err(refused(name))?;
     let verdict = match grant.break_glass {
@@ -90,7 +93,45 @@ pub async fn grant<L: Lightsail, C: Clock>(
     })
 }
 
-/// Open every rule concurrently: Open is additive, so their order does not matter.
+/// Open `rules` (when there are any), re-read, and make every range of `grant` hold
+/// what the ledger asks for, whatever Open did to an existing rule (`verify`). With
+/// nothing to open, the read in hand is checked instead (a redelivery of a grant whose
+/// first attempt stopped between its Open and its check).
+async fn open_verified<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    name: &str,
+    rules: &[PortRule],
+    grant: &Grant,
+    read: Instance,
+) -> Result<(), LightsailError> {
+    // The baseline as read before the Open (what the grant wrote beside its tag).
+    let (baseline, _) = baseline_in_force(
+        ctx.policy(),
+        name,
+        &Ledger::read(&read.tags),
+        &RuleSet::from_rules(&read.ports),
+    );
+    let fresh = match rules.is_empty() {
+        true => read,
+        false => {
+            open_all(&ctx.ls, name, rules).await?;
+            ctx.ls.get_instance(name).await?
+        }
+    };
+    let ranges: BTreeSet<PortRange> = grant.ports.iter().copied().collect();
+    ensure_open(
+        &ctx.ls,
+        ctx.policy(),
+        &ranges,
+        fresh,
+        Some(&baseline),
+        ctx.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Open every rule concurrently (one rule per port, so their order does not matter).
 /// One `OpenInstancePublicPorts` per port, each with every source of the grant.
 async fn open_all(
     ls: &impl Lightsail,
@@ -161,10 +202,11 @@ async fn redelivered<L: Lightsail, C: Clock>(
     ctx: &Ctx<'_, L, C>,
     existing: &Grant,
     (reply_to, reason): (Option<&ReplyTo>, Option<&str>),
-    actual: &RuleSet,
-    name: &str,
+    read: Instance,
     now: jiff::Timestamp,
 ) -> Result<Outcome, Failure> {
+    let name = read.name.clone();
+    let name = name.as_str();
     if !existing.is_active(now) {
         return Err(Rejection::new(
             Code::GrantExpired,
@@ -176,9 +218,12 @@ async fn redelivered<L: Lightsail, C: Clock>(
         )
         .into());
     }
-    let missing = existing.rules().minus(actual).to_rules();
+    let missing = existing
+        .rules()
+        .minus(&RuleSet::from_rules(&read.ports))
+        .to_rules();
     if !ctx.dry_run {
-        open_all(&ctx.ls, name, &missing)
+        open_verified(ctx, name, &missing, existing, read)
             .await
             .map_err(refused(name))?;
         let verdict = match existing.break_glass {

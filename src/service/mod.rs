@@ -22,6 +22,7 @@ mod revoke;
 mod status;
 mod sweep;
 mod unlock;
+mod verify;
 
 use std::sync::Mutex;
 

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use super::locked::in_force;
-use crate::firewall::{Diff, PortRule, RuleSet};
+use super::verify::ensure_open;
+use crate::firewall::{Diff, PortRange, PortRule, RuleSet};
 use crate::ledger::{
     BASELINE_KEY, EndedBy, Grant, GrantEnd, LOCKDOWN_KEY, Ledger, LockdownRecord, ReplyTo, Tag,
     encode_baseline, encode_end, encode_lockdown,
@@ -96,6 +97,8 @@ pub struct Plan {
     /// Grants whose tags this reconcile removes.
     pub removed: Vec<Grant>,
     pub put: Option<Vec<PortRule>>,
+    /// What the firewall must be after this reconcile (the Put's body, when one is due).
+    pub desired: RuleSet,
     pub diff: Diff,
     /// Lockdown tags removed before the Put (an unlock, a lockdown past its end): should
     /// the Put fail, the next sweep restores the baseline instead of locking again.
@@ -316,6 +319,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     Plan {
         instance_name: name.to_string(),
         put: (actual != desired).then(|| desired.to_rules()),
+        desired,
         diff,
         lift,
         untag,
@@ -399,13 +403,26 @@ pub async fn apply(
         .active(now)
         .filter(|g| (!plan.locked || g.break_glass) && !ended.contains(g.request_id.as_str()))
         .collect();
-    let mut reopened = 0;
-    for grant in &survivors {
-        for rule in grant.rules().minus(&actual).to_rules() {
-            ls.open_instance_public_ports(name, &rule).await?;
-            reopened += 1;
+    // Re-open the ranges the Put took from a racing grant, each with its whole desired
+    // source list (whatever Open does to an existing rule: see `verify`).
+    let ranges: BTreeSet<PortRange> = survivors
+        .iter()
+        .flat_map(|g| {
+            g.rules()
+                .minus(&actual)
+                .iter()
+                .map(|(range, _)| *range)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let reopened = match ranges.is_empty() {
+        true => 0,
+        false => {
+            let baseline =
+                (plan.baseline_origin != BaselineOrigin::Declared).then_some(&plan.baseline);
+            ensure_open(ls, policy, &ranges, fresh.clone(), baseline, now).await?
         }
-    }
+    };
     // A grant that raced our untag of the baseline, or an unlock that dropped it while
     // this lockdown replaced it: without the tags, the baseline would be lost.
     if (!survivors.is_empty() || plan.keeps_baseline)

@@ -32,8 +32,8 @@ use lightsail_jit::clock::ManualClock;
 use lightsail_jit::firewall::{PortRule, Protocol};
 use lightsail_jit::handler::{HandlerError, handle};
 use lightsail_jit::lightsail::Instance;
-use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::sim::http::SimServer;
+use lightsail_jit::lightsail::sim::{OpenMode, Sim};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 use lightsail_jit::strict_json::Strict;
@@ -101,11 +101,31 @@ pub fn world() -> World {
 }
 
 pub fn world_with(policy: Policy) -> World {
-    App::new(
-        Sim::new(instances()),
-        policy,
-        ManualClock::new(START.parse().unwrap()),
-    )
+    let sim = Sim::new(instances());
+    sim.set_open_mode(open_mode());
+    App::new(sim, policy, ManualClock::new(START.parse().unwrap()))
+}
+
+thread_local! {
+    static OPEN_MODE: std::cell::Cell<OpenMode> = const { std::cell::Cell::new(OpenMode::Merge) };
+}
+
+/// What Open does to an existing rule in the worlds this thread builds from now on
+/// (Lightsail does not document it; the suites run in both modes).
+pub fn set_open_mode(mode: OpenMode) {
+    OPEN_MODE.with(|m| m.set(mode));
+}
+
+pub fn open_mode() -> OpenMode {
+    OPEN_MODE.with(|m| m.get())
+}
+
+/// Run a test (a `#[tokio::test]` function, which is a plain `fn()`) again with Open
+/// replacing the sources of an existing rule.
+pub fn in_replace_mode(test: fn()) {
+    set_open_mode(OpenMode::Replace);
+    test();
+    set_open_mode(OpenMode::Merge);
 }
 
 pub fn advance(world: &World, secs: u64) {

@@ -49,7 +49,7 @@ use lightsail_jit::command::Command;
 use lightsail_jit::firewall::{PortRule, RuleSet};
 use lightsail_jit::handler::HandlerError;
 use lightsail_jit::ledger::{Ledger, Tag};
-use lightsail_jit::lightsail::sim::Sim;
+use lightsail_jit::lightsail::sim::{OpenMode, Sim};
 use lightsail_jit::lightsail::{Instance, Lightsail, LightsailError, Page};
 use lightsail_jit::outcome::Outcome;
 use lightsail_jit::policy::Policy;
@@ -251,13 +251,47 @@ fn run(
         trace.push(choice);
         no_untracked_port(sim, policy, baseline, &format!("{label} after {trace:?}"));
     }
+    let after_both = sim.instance("web-1").unwrap();
+    no_grant_short(&after_both, policy, now, label);
     Run {
         now,
         trace,
         choices,
         outcomes,
-        after_both: sim.instance("web-1").unwrap(),
+        after_both,
     }
+}
+
+/// Once both commands have answered, before any sweep: every active grant the ledger
+/// keeps open (not locked out) is open whole, and so is what the baseline opens on the
+/// ports those grants touch — whatever Open does to an existing rule.
+fn no_grant_short(instance: &Instance, policy: &Policy, now: jiff::Timestamp, label: &str) {
+    let ledger = Ledger::read(&instance.tags);
+    let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
+        || policy.window_in_force("web-1", now).is_some();
+    let open = RuleSet::from_rules(&instance.ports);
+    let mut wanted = RuleSet::new();
+    for grant in ledger.active(now).filter(|g| !locked || g.break_glass) {
+        wanted.union(&grant.rules());
+    }
+    if !locked {
+        let baseline = ledger
+            .baseline
+            .clone()
+            .unwrap_or_else(|| RuleSet::from_rules(&web_baseline()));
+        for (range, sources) in baseline.iter() {
+            if wanted.iter().any(|(r, _)| r == range) {
+                wanted.add(*range, sources);
+            }
+        }
+    }
+    assert!(
+        open.contains(&wanted),
+        "{label}: after both answered, missing {:?} (open mode {:?}; tags {:?})",
+        wanted.minus(&open),
+        crate::common::open_mode(),
+        instance.tags
+    );
 }
 
 /// Explore every schedule of `commands` on a world prepared by `setup`; `check` judges
@@ -280,7 +314,25 @@ pub fn explore_with(
     commands: [Value; 2],
     check: &dyn Fn(&Sim, &Run),
 ) -> usize {
-    let commands = commands.map(|c| Command::from_json(&c).unwrap());
+    let mut schedules = 0;
+    for mode in [OpenMode::Merge, OpenMode::Replace] {
+        crate::common::set_open_mode(mode);
+        schedules += explore_in(name, policy, setup, &commands, check);
+    }
+    crate::common::set_open_mode(OpenMode::Merge);
+    println!("{name}: {schedules} interleavings explored, 0 failed (Open merging and replacing)");
+    schedules
+}
+
+/// One exploration, in the open mode `world_with` uses on this thread.
+fn explore_in(
+    name: &str,
+    policy: &Policy,
+    setup: &dyn Fn(&World),
+    commands: &[Value; 2],
+    check: &dyn Fn(&Sim, &Run),
+) -> usize {
+    let commands = commands.clone().map(|c| Command::from_json(&c).unwrap());
     let baseline = RuleSet::from_rules(&web_baseline());
     let mut stack: Vec<Vec<usize>> = vec![Vec::new()];
     let mut schedules = 0;
@@ -325,7 +377,6 @@ pub fn explore_with(
         check(&world.lightsail, &run);
         schedules += 1;
     }
-    println!("{name}: {schedules} interleavings explored, 0 failed");
     schedules
 }
 

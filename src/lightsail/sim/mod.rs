@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 use crate::firewall::{PortRule, RuleSet};
 use crate::ledger::Tag;
 use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page};
-pub use model::{Model, ModelError};
+pub use model::{Model, ModelError, OpenMode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -144,6 +144,11 @@ impl Sim {
 
     pub fn set_page_size(&self, size: usize) {
         self.lock().model.page_size = size;
+    }
+
+    /// Whether Open adds its sources to an existing rule (the default) or replaces them.
+    pub fn set_open_mode(&self, mode: OpenMode) {
+        self.lock().model.open_mode = mode;
     }
 
     pub fn insert(&self, instance: Instance) {

@@ -5,7 +5,10 @@
 //!
 //! * Open merges its sources into the rule of the same protocol and range, or adds a
 //!   rule; an Open with no source at all opens to anywhere (as the CLI shows), so a
-//!   caller that forgets its sources is caught loudly in tests.
+//!   caller that forgets its sources is caught loudly in tests. Lightsail does not
+//!   document whether Open *adds* the sources to an existing rule or *replaces* them,
+//!   so [`OpenMode::Replace`] plays the other reading: the function must be correct
+//!   under both.
 //! * Put replaces the whole firewall; an empty Put closes every port.
 //! * Tags: keys unique, TagResource adds or overwrites, UntagResource removes by key;
 //!   each tag and the resulting count checked against [`super::tag_rules`], the
@@ -49,10 +52,21 @@ fn not_found(name: &str) -> ModelError {
     }
 }
 
+/// What `OpenInstancePublicPorts` does to an existing rule of the same protocol and
+/// range: add its sources (what public scripts suggest) or replace them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenMode {
+    #[default]
+    Merge,
+    Replace,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     instances: BTreeMap<String, Instance>,
     pub page_size: usize,
+    pub open_mode: OpenMode,
 }
 
 impl Model {
@@ -60,6 +74,7 @@ impl Model {
         Model {
             instances: instances.into_iter().map(|i| (i.name.clone(), i)).collect(),
             page_size: 25,
+            open_mode: OpenMode::Merge,
         }
     }
 
@@ -111,8 +126,12 @@ impl Model {
 
     pub fn open(&mut self, name: &str, rule: &PortRule) -> Result<(), ModelError> {
         let rule = validated(rule)?;
+        let mode = self.open_mode;
         let instance = self.existing(name)?;
-        merge_into(&mut instance.ports, rule);
+        match mode {
+            OpenMode::Merge => merge_into(&mut instance.ports, rule),
+            OpenMode::Replace => replace_into(&mut instance.ports, rule),
+        }
         Ok(())
     }
 
@@ -209,6 +228,17 @@ fn merge_into(ports: &mut Vec<PortRule>, rule: PortRule) {
     }
 }
 
+/// The rule of the same protocol and range takes exactly the new sources.
+fn replace_into(ports: &mut Vec<PortRule>, rule: PortRule) {
+    let same = |p: &&mut PortRule| {
+        p.protocol == rule.protocol && p.from_port == rule.from_port && p.to_port == rule.to_port
+    };
+    match ports.iter_mut().find(same) {
+        Some(existing) => *existing = rule,
+        None => ports.push(rule),
+    }
+}
+
 fn append_new(list: &mut Vec<String>, items: Vec<String>) {
     for item in items {
         if !list.contains(&item) {
@@ -260,6 +290,24 @@ mod tests {
         );
         m.put("web-1", &[]).unwrap();
         assert!(m.get_instance("web-1").unwrap().ports.is_empty());
+    }
+
+    #[test]
+    fn in_replace_mode_open_replaces_the_sources_of_the_same_rule_only() {
+        let mut m = model();
+        m.open_mode = OpenMode::Replace;
+        m.open("web-1", &rule(22, &["1.1.1.1/32"])).unwrap();
+        m.open("web-1", &rule(80, &["0.0.0.0/0"])).unwrap();
+        m.open("web-1", &rule(22, &["2.2.2.2/32"])).unwrap();
+        assert_eq!(
+            m.get_instance("web-1").unwrap().ports,
+            vec![rule(22, &["2.2.2.2/32"]), rule(80, &["0.0.0.0/0"])]
+        );
+        // Another range of the same protocol is another rule.
+        let mut wide = rule(22, &["3.3.3.3/32"]);
+        wide.to_port = 23;
+        m.open("web-1", &wide).unwrap();
+        assert_eq!(m.get_instance("web-1").unwrap().ports.len(), 3);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! `GET /_sim/instances`, `GET /_sim/events` and `GET /_sim/requests` read the state
 //! (instances; the entries PutEvents accepted, with their ids) and the request log;
-//! `POST /_sim/faults` replaces the wire faults and `POST /_sim/error-style` picks how
-//! errors are encoded. It is not Lightsail's API, so its answers are plain JSON with an
+//! `POST /_sim/faults` replaces the wire faults, `POST /_sim/error-style` picks how
+//! errors are encoded and `POST /_sim/open-mode` (`"merge"` or `"replace"`) what Open
+//! does to an existing rule. It is not Lightsail's API, so its answers are plain JSON with an
 //! `error` member when something is wrong.
 
 use hyper::{Method, StatusCode};
@@ -13,6 +14,7 @@ use serde_json::json;
 use super::faults::WireFault;
 use super::server::{Shared, lock};
 use super::wire::{ErrorStyle, Reply, reply};
+use crate::lightsail::sim::OpenMode;
 
 pub(super) fn respond(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Reply {
     let bad = |why: String| reply(StatusCode::BAD_REQUEST, &json!({"error": why}));
@@ -33,6 +35,13 @@ pub(super) fn respond(shared: &Shared, method: &Method, path: &str, body: &[u8])
                 reply(StatusCode::OK, &json!({"ok": true}))
             }
             Err(e) => bad(format!("error style: {e}")),
+        },
+        ("POST", "/_sim/open-mode") => match serde_json::from_slice::<OpenMode>(body) {
+            Ok(mode) => {
+                shared.sim.set_open_mode(mode);
+                reply(StatusCode::OK, &json!({"ok": true}))
+            }
+            Err(e) => bad(format!("open mode (\"merge\" or \"replace\"): {e}")),
         },
         _ => reply(
             StatusCode::NOT_FOUND,
