@@ -142,6 +142,7 @@ fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
             request_id: None,
             dry_run: false,
             reply_to: None,
+            issued_at: None,
             action: Action::Sweep(Selection::default()),
         }),
         Some(detail @ Value::Object(_)) => return parsed(id, detail),
