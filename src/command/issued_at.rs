@@ -29,24 +29,28 @@ const MAX_LEN: usize = 35;
 pub(super) fn parse(f: &mut Fields) -> Result<Option<Timestamp>, Rejection> {
     match f.value(ISSUED_AT) {
         None => Ok(None),
-        Some(Value::String(text)) => parse_rfc3339(text)
-            .map(Some)
-            .map_err(|why| invalid(&format!("{} {why}", printable(text, 40)))),
-        Some(other) => Err(invalid(&format!(
-            "a string, got {}; epoch numbers are not accepted",
-            type_name(other)
-        ))),
+        Some(Value::String(text)) => parse_rfc3339(text).map(Some).map_err(|why| {
+            Rejection::invalid(
+                ISSUED_AT,
+                &format!("{EXPECTED}: {} {why}", printable(text, 40)),
+            )
+        }),
+        Some(other) => Err(Rejection::invalid(
+            ISSUED_AT,
+            &format!(
+                "a string, {EXPECTED}, got {}{}",
+                type_name(other),
+                match other {
+                    Value::Number(_) => " (epoch numbers are not accepted)",
+                    _ => "",
+                }
+            ),
+        )),
     }
 }
 
-fn invalid(what: &str) -> Rejection {
-    Rejection::invalid(
-        ISSUED_AT,
-        &format!(
-            "an RFC 3339 time with `Z` or a numeric offset, such as \"2026-11-23T10:00:00Z\": {what}"
-        ),
-    )
-}
+const EXPECTED: &str =
+    "an RFC 3339 time with `Z` or a numeric offset such as \"2026-11-23T10:00:00Z\"";
 
 /// An RFC 3339 `date-time` (section 5.6), or why not (a phrase for a message).
 pub fn parse_rfc3339(text: &str) -> Result<Timestamp, &'static str> {
@@ -200,6 +204,14 @@ mod tests {
         let e = read(json!("2026-11-23T10:00:00")).unwrap_err();
         assert!(e.message.contains("no offset"), "{}", e.message);
         let e = read(json!(1_790_157_600)).unwrap_err();
-        assert!(e.message.contains("got a number"), "{}", e.message);
+        assert_eq!(
+            e.message,
+            "`issuedAt` must be a string, an RFC 3339 time with `Z` or a numeric offset such as \"2026-11-23T10:00:00Z\", got a number (epoch numbers are not accepted)"
+        );
+        let e = read(json!("2026-11-23T10:00:00+25:00")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`issuedAt` must be an RFC 3339 time with `Z` or a numeric offset such as \"2026-11-23T10:00:00Z\": \"2026-11-23T10:00:00+25:00\" has an offset outside -23:59 to +23:59"
+        );
     }
 }

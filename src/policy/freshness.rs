@@ -45,7 +45,16 @@ enum Source {
 }
 
 impl Source {
-    fn describe(self) -> String {
+    /// As the subject of a sentence: "`issuedAt` … is in the future".
+    fn name(self) -> String {
+        match self {
+            Source::IssuedAt => format!("`{ISSUED_AT}`"),
+            Source::Transport(attribute) => attribute.describe(),
+        }
+    }
+
+    /// After "old by": "… old by its `issuedAt`".
+    fn by(self) -> String {
         match self {
             Source::IssuedAt => format!("its `{ISSUED_AT}`"),
             Source::Transport(attribute) => attribute.describe(),
@@ -116,7 +125,7 @@ impl Policy {
         if ahead > seconds(CLOCK_SKEW) {
             let message = format!(
                 "{} {} is {} in the future; at most {} of clock skew is accepted",
-                source.describe(),
+                source.name(),
                 rfc3339(at),
                 human_duration(Duration::from_secs(ahead.unsigned_abs())),
                 human_duration(CLOCK_SKEW)
@@ -133,7 +142,7 @@ impl Policy {
                 format!(
                     "this `{action}` is {} old by {} ({}), older than the policy's {MAX_COMMAND_AGE} {}: a late delivery must not open access; send a new command",
                     human_duration(Duration::from_secs(age.unsigned_abs())),
-                    source.describe(),
+                    source.by(),
                     rfc3339(at),
                     human_duration(self.max_command_age)
                 ),
@@ -218,7 +227,7 @@ mod tests {
         assert_eq!(e.code, Code::InvalidField);
         assert_eq!(
             e.message,
-            "its `issuedAt` 2026-11-23T10:01:01Z is 1m 1s in the future; at most 1m of clock skew is accepted"
+            "`issuedAt` 2026-11-23T10:01:01Z is 1m 1s in the future; at most 1m of clock skew is accepted"
         );
         let lenient = lenient();
         for attribute in [Attribute::EventTime, Attribute::SentTimestamp] {
