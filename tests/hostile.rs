@@ -6,8 +6,9 @@
 //! are the good records'.
 //!
 //! The world is tests/common's (its clock at `START`, `requireIssuedAt` off): an
-//! EventBridge wrapper carries `time` = START and an SQS record `SentTimestamp` = START,
-//! so a case is judged by what it says, not by a missing transport time.
+//! EventBridge wrapper carries `time` = START and an SQS record `SentTimestamp` = START
+//! (in the mixed batch, an eventbridge case's record carries none: the event's `time`
+//! is its stamp), so a case is judged by what it says, not by a missing transport time.
 //!
 //! Case format: `{"name", "via": "direct" | "eventbridge" | "sqs", "payload", "expect"}`
 //! plus optionally
@@ -96,7 +97,12 @@ fn sqs_record(case: &Case, n: usize, message_id: &str) -> Result<Value, String> 
             }
         }
     };
-    let mut record = common::sqs_record(message_id, &Value::Null);
+    // A plain command in a queue carries the queue's SentTimestamp (START); an event
+    // carries its own `time`, so a case about a missing or bad `time` stays one.
+    let mut record = match case.via {
+        Via::Eventbridge => json!({"messageId": message_id}),
+        Via::Direct | Via::Sqs => common::sqs_record(message_id, &Value::Null),
+    };
     record["body"] = json!(body);
     Ok(record)
 }
