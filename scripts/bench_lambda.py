@@ -274,9 +274,12 @@ def grants(sim_bin, fn_bin, logdir, singles, batches, open_mode="merge"):
             raise RuntimeError(f"function did not start: {stub.init_error}; see {logdir}")
 
         def command(n):
+            # Issued now: the function refuses a grant without issuedAt (requireIssuedAt)
+            # or older than maxCommandAge.
+            issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             return {"action": "grant", "instanceName": free[n], "ports": ["22"],
                     "cidrs": ["203.0.113.7"], "duration": "1h", "requester": "bench",
-                    "reason": "benchmark", "requestId": f"bench-{n}"}
+                    "reason": "benchmark", "requestId": f"bench-{n}", "issuedAt": issued}
 
         def run(request_id, payload, expect):
             seen = len(sim.requests())
@@ -304,7 +307,8 @@ def grants(sim_bin, fn_bin, logdir, singles, batches, open_mode="merge"):
                 records.append({
                     "messageId": f"00000000-0000-4000-8000-{n:012d}",
                     "receiptHandle": "AQEB-bench", "body": json.dumps(command(n)),
-                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "attributes": {"ApproximateReceiveCount": "1",
+                                   "SentTimestamp": str(int(time.time() * 1000))},
                     "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
                     "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:lightsail-jit",
                     "awsRegion": "us-east-1"})

@@ -85,6 +85,9 @@ OUTCOME_EXTRA_KEYS = {
 }
 EVENT_ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 REPLY_TO_MAX_BYTES = 1024
+# The function's default maxCommandAge (src/policy/freshness.rs): a grant or extend older
+# than this is refused (CommandExpired), so the command rule must not retry longer.
+MAX_COMMAND_AGE_SECONDS = 15 * 60
 # How a plain command sample (events/*.json with an action) reaches the bus from a bot.
 CHATOPS_ENVELOPE = {"version": "0", "id": "00000000-0000-4000-8000-000000000000", "detail-type": "JitAccessRequest",
                     "source": "chatops.slack", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
@@ -1096,6 +1099,15 @@ def _(t):
             if rule and rule[0] in t.resources:
                 assert cond == t.resources[rule[0]].get("Condition"), \
                     f"{p}: statement for {rule[0]} under {cond}, the rule under {t.resources[rule[0]].get('Condition')}"
+
+
+@check("command rules: retried for at most maxCommandAge (15m), the oldest grant the function accepts")
+def _(t):
+    for r in command_rules(t):
+        for x in rule_targets(t, r):
+            age = int((x.get("RetryPolicy") or {}).get("MaximumEventAgeInSeconds", 86400))
+            assert 60 <= age <= MAX_COMMAND_AGE_SECONDS, \
+                f"{r}: MaximumEventAgeInSeconds {age}; a grant older than {MAX_COMMAND_AGE_SECONDS} s is refused anyway"
 
 
 def input_template(t, target):

@@ -5,14 +5,22 @@ in events/. Asserts each outcome and the simulator's resulting firewall, then st
 process it started, whatever happened. The simulator is driven through
 scripts/sim_driver.py.
 
+The function runs on the real clock and refuses a grant or extend older than
+maxCommandAge (15m), so each sample is sent as if issued now: its `issuedAt`, EventBridge
+`time` and SQS `SentTimestamp` (also inside SQS bodies) are rewritten to the current time
+in a copy, as jit-local does (src/local/restamp.rs). One grant is also sent an hour old, to
+see it refused with CommandExpired.
+
 Needs cargo-lambda on PATH (pip install cargo-lambda). Loopback only.
 """
+import datetime
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,12 +80,69 @@ def canonical(ports):
     return out
 
 
-def invoke(watch_port, data_file=None, data=None):
+def rfc3339(at):
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def restamp(doc, at):
+    """`doc` with every time a producer or transport writes set to `at` (only the times
+    that are there): a command's issuedAt, an event's time, a record's SentTimestamp."""
+    doc = json.loads(json.dumps(doc))
+
+    def command(c):
+        if isinstance(c, dict) and "issuedAt" in c:
+            c["issuedAt"] = rfc3339(at)
+
+    def message(m):
+        if isinstance(m, dict) and "detail-type" in m and "source" in m:
+            if "time" in m:
+                m["time"] = rfc3339(at)
+            command(m.get("detail"))
+        else:
+            command(m)
+
+    if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
+        for record in doc["Records"]:
+            attributes = record.get("attributes")
+            if isinstance(attributes, dict) and "SentTimestamp" in attributes:
+                attributes["SentTimestamp"] = str(int(at.timestamp() * 1000))
+            try:
+                body = json.loads(record.get("body"))
+            except (TypeError, ValueError):
+                continue
+            if isinstance(body, dict):
+                before = json.dumps(body)
+                message(body)
+                if json.dumps(body) != before:
+                    record["body"] = json.dumps(body, separators=(",", ":"))
+    else:
+        message(doc)
+    return doc
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def invoke(watch_port, data_file=None, data=None, at=None):
+    """Invoke with a sample (restamped to `at`, default now) or with `data` as is."""
     cmd = ["cargo", "lambda", "invoke", FUNCTION, "-P", str(watch_port)]
-    cmd += ["--data-file", os.path.join(EVENTS, data_file)] if data_file else ["--data-ascii", json.dumps(data)]
+    if data_file:
+        with open(os.path.join(EVENTS, data_file)) as f:
+            doc = restamp(json.load(f), at or now())
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(doc, f)
+        try:
+            return _invoke(cmd + ["--data-file", f.name], data_file)
+        finally:
+            os.unlink(f.name)
+    return _invoke(cmd + ["--data-ascii", json.dumps(data)], data)
+
+
+def _invoke(cmd, what):
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
-        raise SystemExit(f"invoke {data_file or data} failed:\n{done.stdout}\n{done.stderr}")
+        raise SystemExit(f"invoke {what} failed:\n{done.stdout}\n{done.stderr}")
     return json.loads(done.stdout)
 
 
@@ -140,6 +205,10 @@ def run_events(sim):
           "status lists the two managed instances")
     out = run("grant-dry-run.json", [])
     check(out["status"] == "plan" and firewall("db-1") == baseline["db-1"], "dry run plans and writes nothing")
+    out = invoke(watch_port, data_file="grant-eventbridge.json", at=now() - datetime.timedelta(hours=1))
+    expect_events("an hour-old grant", ["JIT Access Rejected"])
+    check(out["status"] == "rejected" and out["error"]["code"] == "CommandExpired"
+          and firewall("web-1") == baseline["web-1"], "an hour-old grant is CommandExpired and opens nothing")
     out = run("grant-eventbridge.json", ["JIT Access Granted"])
     check(out["status"] == "granted" and ssh_alice in firewall("web-1"), "EventBridge grant opens 22/tcp for alice")
     out = run("extend.json", ["JIT Access Extended"])
@@ -163,7 +232,7 @@ def run_events(sim):
     check(out["status"] == "unlocked" and out["instances"] == 2, "unlock lifts the lockdown")
 
     short = {"action": "grant", "instanceName": "web-1", "cidrs": ["198.51.100.77"], "duration": 2,
-             "requester": "e2e", "requestId": "e2e-short"}
+             "requester": "e2e", "requestId": "e2e-short", "issuedAt": rfc3339(now())}
     out = invoke(watch_port, data=short)
     check(out["status"] == "granted" and ("tcp", 22, 22, "198.51.100.77/32") in firewall("web-1"),
           "a 2-second grant opens")
@@ -174,7 +243,7 @@ def run_events(sim):
 
     files = {f for f in os.listdir(EVENTS) if f.endswith(".json") and f != "instances.json"}
     check(files == seen, f"every event file was invoked ({len(files)})")
-    print(f"{len(seen) + 1} invocations passed, 0 failed")
+    print(f"{len(seen) + 2} invocations passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,8 @@ MUTATIONS = [
     ("lockdown duration unbounded", lambda d, t: d["Parameters"]["LockdownDuration"].__setitem__("AllowedPattern", ".*")),
     ("bus rule targets another queue", lambda d, t: d["Resources"]["CommandRule"]["Properties"]["Targets"][0].__setitem__(
         "Arn", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
+    ("command rule retries grants for an hour", lambda d, t: d["Resources"]["CommandRule"]["Properties"]["Targets"][0]["RetryPolicy"].__setitem__(
+        "MaximumEventAgeInSeconds", 3600)),
     ("DLQ alarm dropped", lambda d, t: d["Resources"].pop("DeadLetterQueueAlarm")),
     ("errors alarm without actions", lambda d, t: d["Resources"]["FunctionErrorsAlarm"]["Properties"].pop("AlarmActions")),
     ("queue URL output dropped", lambda d, t: d["Outputs"].pop("CommandQueueUrl")),

@@ -59,13 +59,14 @@ pub async fn handle<L: Lightsail, C: Clock>(
     }
 }
 
-/// Run one delivery: a rejected envelope or command becomes a `rejected` outcome.
+/// Run one delivery: a rejected envelope or command becomes a `rejected` outcome, and
+/// so does a `grant` or `extend` too old to run (`App::deliver`).
 pub async fn run<L: Lightsail, C: Clock>(
     app: &App<L, C>,
     delivery: &Delivery,
 ) -> Result<Outcome, Transient> {
     match &delivery.command {
-        Ok(command) => app.dispatch(command, &delivery.id).await,
+        Ok(command) => app.deliver(command, &delivery.id, &delivery.sent_at).await,
         Err(rejection) => Ok(app.refuse(&delivery.id, &delivery.echo, rejection).await),
     }
 }

@@ -17,14 +17,14 @@
 //! | core | [`ledger`] | grants and captured baselines encoded as tags within Lightsail's limits |
 //! | core | [`command`] | the input language: one file per action, strict parsing |
 //! | core | [`strict_json`] | JSON that refuses duplicate keys |
-//! | core | [`envelope`] | a Lambda payload (direct, EventBridge, SQS) as deliveries of commands |
-//! | core | [`policy`] | what may be opened: types, loading and validation, decisions, lockdown windows |
+//! | core | [`envelope`] | a Lambda payload (direct, EventBridge, SQS) as deliveries of commands, with their transport's time |
+//! | core | [`policy`] | what may be opened: types, loading and validation, decisions, freshness, lockdown windows |
 //! | core | [`outcome`] | the JSON a command answers with |
 //! | shell | [`audit`] | one structured log line per decision |
 //! | core | [`announce`] | the event each decision announces: detail types, details, event ids |
 //! | shell | [`events`] | decisions published to EventBridge: the `EventBus` trait, the AWS SDK adapter, the in-memory bus |
 //! | shell | [`lightsail`] | the `Lightsail` trait, the AWS SDK adapter, the trust store, the simulator |
-//! | shell | [`service`] | the use cases and the reconcile protocol; `App::dispatch` + one error policy |
+//! | shell | [`service`] | the use cases and the reconcile protocol; `App::deliver` (freshness, then the use case) + one error policy |
 //! | shell | [`handler`] | the Lambda entry point (feature `lambda`) |
 //! | shell | [`local`] | the offline runner behind `jit-local` (feature `lambda`) |
 //!

@@ -56,6 +56,10 @@ pub enum Code {
     GrantTooLarge,
     UnknownGrant,
     GrantExpired,
+    /// A `grant` or `extend` older than the policy's `maxCommandAge`, counted from its
+    /// `issuedAt` (else the transport's timestamp): a redriven or long-retried command
+    /// is not a request for access now, so it must not open a port.
+    CommandExpired,
     /// A lockdown window is in force on the instance: no new access until it ends.
     LockedDown,
     /// Lightsail refused a call for a reason retrying cannot fix (e.g. AccessDenied).

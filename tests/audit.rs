@@ -83,3 +83,26 @@ async fn lockdowns_unlocks_and_break_glass_are_audited() {
         .count();
     assert_eq!(ended_by_time, 1, "night-2 ended by itself: {audit:#?}");
 }
+
+/// A grant too old to run is one `rejected` line like any other refusal: the code in
+/// `reason`, the message (age, limit, source) in `justification`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stale_grant_is_one_rejected_line() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let w = world();
+    let stale = "2026-11-23T09:00:00Z".parse().unwrap();
+    ok(&w, issued(grant("g1", "203.0.113.7", 3600), stale)).await;
+    let audit = capture.audit();
+    assert_eq!(audit.len(), 1, "{audit:#?}");
+    let line = &audit[0];
+    assert_eq!(line["decision"], "rejected");
+    assert_eq!(line["reason"], "CommandExpired");
+    assert_eq!(line["requestId"], "g1");
+    assert_eq!(line["requester"], "alice");
+    assert_eq!(line["instance"], "web-1");
+    assert_eq!(
+        line["justification"],
+        "this `grant` is 1h old by its `issuedAt` (2026-11-23T09:00:00Z), older than the policy's maxCommandAge 15m: a late delivery must not open access; send a new command"
+    );
+}

@@ -1,4 +1,5 @@
-//! The entry points of docs/DESIGN.md §2 through the real handler: every sample in events/,
+//! The entry points of docs/DESIGN.md §2 through the real handler: every sample in events/
+//! (under the default policy, which requires `issuedAt`, each sent at the world's clock),
 //! SQS batches (per-instance concurrency, order within an instance, only transient
 //! failures reported), error classification, and cold start (the audit line: tests/audit.rs).
 
@@ -8,6 +9,7 @@ use common::*;
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::lightsail::ErrorKind;
 use lightsail_jit::lightsail::sim::{Call, Op, Sim, Timing};
+use lightsail_jit::local::restamp;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 use serde_json::{Value, json};
@@ -15,6 +17,12 @@ use serde_json::{Value, json};
 fn sample(name: &str) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The sample as sent now on the world's clock: its `issuedAt`, `time` and
+/// `SentTimestamp` restamped, as `jit-local` sends it.
+fn sent(w: &World, name: &str) -> Value {
+    restamp(&sample(name), now_of(w))
 }
 
 fn sample_world() -> World {
@@ -36,7 +44,7 @@ async fn every_sample_event_does_what_its_name_says() {
     let baseline_web = w.lightsail.firewall("web-1");
     let baseline_db = w.lightsail.firewall("db-1");
 
-    let out = ok(&w, sample("grant-dry-run.json")).await;
+    let out = ok(&w, sent(&w, "grant-dry-run.json")).await;
     assert_eq!(out["status"], "plan");
     assert_eq!(
         out["instances"][0]["open"][0]["cidrs"],
@@ -44,16 +52,16 @@ async fn every_sample_event_does_what_its_name_says() {
     );
     assert_no_write(&w.lightsail, "grant-dry-run.json");
 
-    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    let out = ok(&w, sent(&w, "grant-eventbridge.json")).await;
     assert_eq!(out["status"], "granted");
     assert_eq!(out["requestId"], "chg-1001");
     assert_eq!(out["expiresAt"], "2026-11-23T11:00:00Z");
 
-    let out = ok(&w, sample("extend.json")).await;
+    let out = ok(&w, sent(&w, "extend.json")).await;
     assert_eq!(out["status"], "extended");
     assert_eq!(out["expiresAt"], "2026-11-23T12:00:00Z");
 
-    let out = ok(&w, sample("status.json")).await;
+    let out = ok(&w, sent(&w, "status.json")).await;
     assert_eq!(out["status"], "status");
     let web = out["instances"]
         .as_array()
@@ -70,7 +78,7 @@ async fn every_sample_event_does_what_its_name_says() {
         "legacy-1 is not managed"
     );
 
-    let out = ok(&w, sample("sqs-batch.json")).await;
+    let out = ok(&w, sent(&w, "sqs-batch.json")).await;
     assert_eq!(out, json!({"batchItemFailures": []}));
     assert_eq!(
         grant_keys(&w, "db-1"),
@@ -79,33 +87,33 @@ async fn every_sample_event_does_what_its_name_says() {
     );
     assert_eq!(grant_keys(&w, "web-1").len(), 2);
 
-    let out = ok(&w, sample("revoke.json")).await;
+    let out = ok(&w, sent(&w, "revoke.json")).await;
     assert_eq!(out["status"], "revoked");
     assert_eq!(out["revoked"], json!(["chg-1001"]));
 
     advance(&w, 3 * 3600);
-    let out = ok(&w, sample("sweep-scheduled.json")).await;
+    let out = ok(&w, sent(&w, "sweep-scheduled.json")).await;
     assert_eq!(out["status"], "swept");
     assert_eq!(out["expired"], 2);
     assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
     assert_eq!(w.lightsail.firewall("db-1"), baseline_db);
 
-    ok(&w, sample("grant-eventbridge.json")).await;
-    let out = ok(&w, sample("lockdown.json")).await;
+    ok(&w, sent(&w, "grant-eventbridge.json")).await;
+    let out = ok(&w, sent(&w, "lockdown.json")).await;
     assert_eq!(out["status"], "lockedDown");
     assert_eq!(out["ended"], 1);
     assert_eq!(out["until"], "2026-11-23T22:00:00Z", "9h after 13:00");
     assert_eq!(w.lightsail.firewall("web-1"), baseline_web);
-    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    let out = ok(&w, sent(&w, "grant-eventbridge.json")).await;
     assert_eq!(
         out["error"]["code"], "LockedDown",
         "the lockdown holds: {out}"
     );
 
-    let out = ok(&w, sample("unlock.json")).await;
+    let out = ok(&w, sent(&w, "unlock.json")).await;
     assert_eq!(out["status"], "unlocked");
     assert_eq!(out["instances"], 2);
-    let out = ok(&w, sample("grant-eventbridge.json")).await;
+    let out = ok(&w, sent(&w, "grant-eventbridge.json")).await;
     assert_eq!(
         out["error"]["code"], "GrantExpired",
         "after the unlock, the grant the lockdown ended is not revived by its redelivery: {out}"
@@ -116,7 +124,7 @@ async fn every_sample_event_does_what_its_name_says() {
 async fn sqs_reports_only_transient_failures() {
     let w = world();
     w.lightsail.fail_on(Op::Tag, "db-1", 1, Timing::Before);
-    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let record = |id: &str, body: Value| sqs_record(id, &body);
     let too_wide = GrantCommand::on("web-1").from("0.0.0.0/0").requester("x");
     let on_db = GrantCommand::on("db-1").from("203.0.113.7").requester("x");
     let batch = json!({"Records": [
@@ -150,7 +158,7 @@ async fn sqs_records_for_different_instances_run_concurrently() {
     // Hold db-1's first read (db-1's lane is polled first) until web-1's record has
     // finished. Sequential processing would never get to web-1: the wait times out.
     let gate = w.lightsail.pause_before_on(Op::GetInstance, "db-1");
-    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let record = |id: &str, body: Value| sqs_record(id, &body);
     let on_db = GrantCommand::on("db-1")
         .id("gd")
         .from("203.0.113.7")
@@ -184,7 +192,7 @@ async fn sqs_records_for_different_instances_run_concurrently() {
 #[tokio::test]
 async fn sqs_records_for_one_instance_apply_in_order() {
     let w = world();
-    let record = |id: &str, body: Value| json!({"messageId": id, "body": body.to_string()});
+    let record = |id: &str, body: Value| sqs_record(id, &body);
     let batch = json!({"Records": [
         record("1", grant("a", "203.0.113.7", 3600)),
         record("2", json!({"action": "revoke", "instanceName": "web-1", "requestId": "a"})),

@@ -387,7 +387,7 @@ async fn a_sweep_of_1000_instances_with_100_expirations_costs_at_most_10_calls()
         .collect();
     let w = App::new(
         Sim::new(instances),
-        Policy::default(),
+        other_concerns(Policy::default()),
         lightsail_jit::clock::ManualClock::new(START.parse().unwrap()),
     );
     let (w, bus) = with_bus(w);

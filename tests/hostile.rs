@@ -5,11 +5,17 @@
 //! grants: the good records are processed, nothing is retried, and the only writes
 //! are the good records'.
 //!
+//! The world is tests/common's (its clock at `START`, `requireIssuedAt` off): an
+//! EventBridge wrapper carries `time` = START and an SQS record `SentTimestamp` = START
+//! (in the mixed batch, an eventbridge case's record carries none: the event's `time`
+//! is its stamp), so a case is judged by what it says, not by a missing transport time.
+//!
 //! Case format: `{"name", "via": "direct" | "eventbridge" | "sqs", "payload", "expect"}`
 //! plus optionally
 //! * `"fullEvent": true` (eventbridge): the payload is the whole event, not its detail;
 //! * `{"rawBody": "..."}` as an sqs payload: the record's body is that string as is;
-//! * `{"rawRecord": {...}}` as an sqs payload: the record itself (a messageId is added);
+//! * `{"rawRecord": {...}}` as an sqs payload: the record itself (a messageId is added,
+//!   nothing else: its `attributes`, if any, are the case's own);
 //! * `"inflate"`: one spec or a list, applied to the payload before it is wrapped (see
 //!   `tests/common/inflate.rs`);
 //! * `"note"`: why the expected code is what it is (or a doubt about it).
@@ -91,15 +97,21 @@ fn sqs_record(case: &Case, n: usize, message_id: &str) -> Result<Value, String> 
             }
         }
     };
-    Ok(json!({"messageId": message_id, "body": body}))
+    // A plain command in a queue carries the queue's SentTimestamp (START); an event
+    // carries its own `time`, so a case about a missing or bad `time` stays one.
+    let mut record = match case.via {
+        Via::Eventbridge => json!({"messageId": message_id}),
+        Via::Direct | Via::Sqs => common::sqs_record(message_id, &Value::Null),
+    };
+    record["body"] = json!(body);
+    Ok(record)
 }
 
 fn eventbridge(case: &Case, n: usize, payload: Value) -> Value {
     if case.full_event {
         payload
     } else {
-        json!({"version": "0", "id": format!("ev-{n}"), "source": "chatops",
-               "detail-type": "JitRequest", "detail": payload})
+        eventbridge_sent(&format!("ev-{n}"), payload, start())
     }
 }
 
@@ -226,7 +238,7 @@ fn good_record(request_id: &str, instance: &str) -> Value {
         .requester("alice")
         .reason("hostile batch")
         .json();
-    json!({"messageId": format!("msg-{request_id}"), "body": body.to_string()})
+    common::sqs_record(&format!("msg-{request_id}"), &body)
 }
 
 #[tokio::test]

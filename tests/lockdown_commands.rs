@@ -389,7 +389,7 @@ async fn an_unreadable_lockdown_tag_fails_closed_until_web_unlock() {
         .push(Tag::new("jit:lockdown", "v9 garbage"));
     let w = lightsail_jit::service::App::new(
         Sim::new(instances),
-        lockdown_policy(),
+        other_concerns(lockdown_policy()),
         lightsail_jit::clock::ManualClock::new(START.parse().unwrap()),
     );
     assert_eq!(

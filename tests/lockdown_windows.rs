@@ -31,7 +31,11 @@ fn web_policy(window: Value) -> Policy {
 /// An app over the same simulator with another policy, at `at`: as a cold start after a
 /// policy change would see the instances.
 fn app_at<'a>(sim: &'a Sim, policy: Policy, at: &str) -> App<&'a Sim, ManualClock> {
-    App::new(sim, policy, ManualClock::new(at.parse().unwrap()))
+    App::new(
+        sim,
+        other_concerns(policy),
+        ManualClock::new(at.parse().unwrap()),
+    )
 }
 
 async fn run(app: &App<&Sim, ManualClock>, payload: Value) -> Value {

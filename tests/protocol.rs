@@ -189,7 +189,7 @@ async fn lockdown_applies_declared_lockdown_rules() {
 #[tokio::test]
 async fn duplicate_delivery_yields_one_grant_and_one_tag() {
     let w = world();
-    let record = json!({"messageId": "m-1", "body": grant("dup", "203.0.113.7", 3600).to_string()});
+    let record = sqs_record("m-1", &grant("dup", "203.0.113.7", 3600));
     let batch = json!({"Records": [record]});
     assert_eq!(
         ok(&w, batch.clone()).await,
@@ -518,7 +518,7 @@ async fn sweeps_page_through_every_instance_with_bounded_concurrency() {
         .collect();
     let w = App::new(
         Sim::new(many),
-        Policy::default(),
+        other_concerns(Policy::default()),
         lightsail_jit::clock::ManualClock::new(START.parse().unwrap()),
     );
     w.lightsail.set_page_size(7);

@@ -253,6 +253,18 @@ fn cases() -> Vec<(Code, &'static str, Option<&'static str>, Value)> {
             json!({"action": "extend", "instanceName": "web-1", "requestId": "done"}),
         ),
         (
+            Code::CommandExpired,
+            "old by its `issuedAt` (2026-11-23T09:00:00Z), older than the policy's maxCommandAge 15m",
+            None,
+            g(json!({"issuedAt": "2026-11-23T09:00:00Z"})),
+        ),
+        (
+            Code::InvalidField,
+            "issuedAt",
+            None,
+            g(json!({"issuedAt": "2026-11-23T10:00:00+25:00"})),
+        ),
+        (
             Code::LockedDown,
             "until 2026-11-23T11:00:00Z",
             Some(r#"{"lockdownWindows": [{"from": "09:00", "to": "11:00"}]}"#),

@@ -106,7 +106,7 @@ async fn a_sweep_pages_through_65_instances_over_the_wire() {
     s.sim().set_page_size(7);
     let app = App::new(
         adapter(&s.url(), None),
-        Policy::default(),
+        other_concerns(Policy::default()),
         ManualClock::new(START.parse().unwrap()),
     );
     for i in [0, 13, 64] {
@@ -206,7 +206,7 @@ async fn the_handler_rejects_a_missing_instance_in_lightsails_error_form() {
     s.set_error_style(ErrorStyle::Lightsail);
     let app = App::new(
         adapter(&s.url(), None),
-        Policy::default(),
+        other_concerns(Policy::default()),
         ManualClock::new(START.parse().unwrap()),
     );
     let g = grant_on("ghost-1", "g", "203.0.113.7", 60);

@@ -15,6 +15,7 @@ mod extend;
 mod fields;
 mod grant;
 mod grant_id;
+mod issued_at;
 mod lockdown;
 mod ports;
 mod revoke;
@@ -33,6 +34,7 @@ pub use extend::ExtendRequest;
 pub use fields::{printable, type_name};
 pub use grant::GrantRequest;
 pub use grant_id::GrantId;
+pub use issued_at::{ISSUED_AT, parse_rfc3339};
 pub use lockdown::{LockdownEnd, LockdownRequest};
 pub use ports::{checked as checked_port, parse_port, parse_shorthand};
 pub use revoke::RevokeRequest;
@@ -64,6 +66,8 @@ pub struct Command {
     pub dry_run: bool,
     /// `replyTo`: where the sender wants to hear about it, echoed in every event.
     pub reply_to: Option<ReplyTo>,
+    /// `issuedAt`: when the producer issued it; the age `grant` and `extend` are held to.
+    pub issued_at: Option<jiff::Timestamp>,
     pub action: Action,
 }
 
@@ -135,6 +139,7 @@ impl Command {
             .transpose()?;
         let dry_run = f.bool("dryRun")?;
         let reply_to = f.value("replyTo").map(ReplyTo::from_value).transpose()?;
+        let issued_at = issued_at::parse(&mut f)?;
         let grant = || request_id.clone().map(GrantId::from_valid);
         let action = match name.parse::<ActionName>() {
             Ok(ActionName::Grant) => Action::Grant(GrantRequest::parse(&mut f)?),
@@ -151,6 +156,7 @@ impl Command {
             request_id,
             dry_run,
             reply_to,
+            issued_at,
             action,
         })
     }
@@ -246,6 +252,28 @@ mod tests {
             parse(json!({"action": "status"})).unwrap().action.name(),
             "status"
         );
+    }
+
+    #[test]
+    fn issued_at_is_accepted_on_every_action() {
+        let at: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        for command in [
+            json!({"action": "grant", "instanceName": "web-1", "cidrs": ["1.2.3.4"]}),
+            json!({"action": "revoke", "instanceName": "web-1"}),
+            json!({"action": "extend", "instanceName": "web-1", "requestId": "r"}),
+            json!({"action": "sweep"}),
+            json!({"action": "lockdown"}),
+            json!({"action": "unlock", "requester": "ops"}),
+            json!({"action": "status"}),
+        ] {
+            let mut stamped = command.clone();
+            stamped["issuedAt"] = json!("2026-11-23T11:00:00+01:00");
+            assert_eq!(parse(stamped).unwrap().issued_at, Some(at), "{command}");
+            assert_eq!(parse(command.clone()).unwrap().issued_at, None, "{command}");
+        }
+        let e = parse(json!({"action": "sweep", "issuedAt": 1_790_157_600})).unwrap_err();
+        assert_eq!(e.code, Code::InvalidField);
+        assert!(e.message.contains("issuedAt"), "{}", e.message);
     }
 
     #[test]

@@ -13,6 +13,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::freshness::{
+    DEFAULT_MAX_COMMAND_AGE, LONGEST_MAX_COMMAND_AGE, MAX_COMMAND_AGE, REQUIRE_ISSUED_AT,
+};
 use super::window::{MAX_WINDOWS, Window};
 use super::{InstancePolicy, Limits, Policy, PolicyError};
 use crate::command::{
@@ -42,6 +45,9 @@ struct RawPolicy {
     break_glass_requesters: Option<Vec<String>>,
     break_glass_max_duration: Option<Value>,
     warn_before: Option<Value>,
+    max_command_age: Option<Value>,
+    /// Read by hand, so a wrong type names the key (serde's message would not).
+    require_issued_at: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +149,17 @@ impl Policy {
             3600,
         )?;
         let warn_before = warn_before(raw.warn_before.as_ref(), limits.max_duration)?;
+        let max_command_age = max_command_age(raw.max_command_age.as_ref())?;
+        let require_issued_at = match raw.require_issued_at {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => b,
+            Some(other) => {
+                return Err(PolicyError(format!(
+                    "{REQUIRE_ISSUED_AT} must be true or false, not {}",
+                    type_name(&other)
+                )));
+            }
+        };
         let sweep_concurrency = raw.sweep_concurrency.unwrap_or(16);
         if !(1..=64).contains(&sweep_concurrency) {
             return Err(PolicyError("sweepConcurrency must be 1 to 64".into()));
@@ -163,8 +180,30 @@ impl Policy {
             break_glass_requesters,
             break_glass_max_duration,
             warn_before,
+            max_command_age,
+            require_issued_at,
         })
     }
+}
+
+/// `maxCommandAge`: a duration, more than zero (zero would refuse every grant: there is
+/// no "off") and at most 24h (a day-old command is not a request for access now).
+fn max_command_age(value: Option<&Value>) -> Result<Duration, PolicyError> {
+    let age =
+        duration_or(value, MAX_COMMAND_AGE, DEFAULT_MAX_COMMAND_AGE.as_secs()).map_err(|e| {
+            PolicyError(format!(
+                "{} (0 is not allowed: it would refuse every grant)",
+                e.0
+            ))
+        })?;
+    if age > LONGEST_MAX_COMMAND_AGE {
+        return Err(PolicyError(format!(
+            "{MAX_COMMAND_AGE} {} is longer than {}: a command that old is not a request for access now",
+            human_duration(age),
+            human_duration(LONGEST_MAX_COMMAND_AGE)
+        )));
+    }
+    Ok(age)
 }
 
 /// `warnBefore`: a duration (default 5m), or `0` / `"0"` for no expiry warnings. At
@@ -401,5 +440,32 @@ mod tests {
         let p = Policy::from_json(r#"{"breakGlassRequesters": [" oncall "]}"#).unwrap();
         assert!(p.may_break_glass("oncall") && !p.may_break_glass("alice"));
         assert_eq!(p.break_glass_max_duration, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn max_command_age_is_positive_and_at_most_a_day() {
+        let err = |text: &str| Policy::from_json(text).unwrap_err().0;
+        for zero in [
+            r#"{"maxCommandAge": 0}"#,
+            r#"{"maxCommandAge": "0"}"#,
+            r#"{"maxCommandAge": "0s"}"#,
+        ] {
+            let e = err(zero);
+            assert!(
+                e.contains("maxCommandAge") && e.contains("0 is not allowed"),
+                "{zero}: {e}"
+            );
+        }
+        let e = err(r#"{"maxCommandAge": "25h"}"#);
+        assert!(e.contains("maxCommandAge 25h is longer than 24h"), "{e}");
+        assert!(err(r#"{"maxCommandAge": "soon"}"#).contains("maxCommandAge"));
+        assert!(err(r#"{"maxCommandAge": true}"#).contains("maxCommandAge"));
+        let e = err(r#"{"requireIssuedAt": "no"}"#);
+        assert_eq!(e, "requireIssuedAt must be true or false, not a string");
+        let p = Policy::from_json(r#"{"maxCommandAge": "24h", "requireIssuedAt": false}"#).unwrap();
+        assert_eq!(p.max_command_age, Duration::from_secs(86_400));
+        assert!(!p.require_issued_at);
+        let p = Policy::from_json(r#"{"maxCommandAge": 60}"#).unwrap();
+        assert_eq!(p.max_command_age, Duration::from_secs(60));
     }
 }

@@ -7,9 +7,12 @@
 //!   setting stops the function with a message naming the field, instead of surfacing
 //!   as odd decisions later;
 //! - `decide`: the pure decisions that turn a grant or extend request into a
-//!   [`crate::ledger::Grant`] or an expiry, or a [`crate::rejection::Rejection`].
+//!   [`crate::ledger::Grant`] or an expiry, or a [`crate::rejection::Rejection`];
+//! - `freshness`: whether a grant or extend is still a request for access now, by its
+//!   age (`maxCommandAge`, `requireIssuedAt`).
 
 mod decide;
+pub mod freshness;
 mod load;
 pub mod window;
 
@@ -70,6 +73,10 @@ pub struct Policy {
     /// `warnBefore`: how long before its end a grant is announced as expiring (default
     /// 5m; zero: never).
     pub warn_before: Duration,
+    /// `maxCommandAge`: the oldest a grant or extend may be when it runs (default 15m).
+    pub max_command_age: Duration,
+    /// `requireIssuedAt`: grant and extend must carry `issuedAt` (default true).
+    pub require_issued_at: bool,
 }
 
 /// A lockdown window in force on an instance now: which window, and this occurrence.

@@ -1,9 +1,9 @@
 //! The use cases (docs/DESIGN.md §5): grant, revoke, extend, sweep, lockdown, unlock and
 //! status, over the [`Lightsail`] trait with an injected [`Clock`].
 //!
-//! [`App::dispatch`] is the command dispatcher: it builds the command's [`Ctx`], runs
-//! the one use case the action names, and passes the result through the one
-//! [`error_policy`]. A use case decides with the pure core (policy, ledger, rule sets),
+//! [`App::deliver`] is the command dispatcher: it admits the command (its freshness),
+//! builds the command's [`Ctx`], runs the one use case the action names, and passes the
+//! result through the one [`error_policy`]. A use case decides with the pure core (policy, ledger, rule sets),
 //! performs the few calls the protocol orders, and stops early with `?` on a
 //! [`Failure`]: a rejection (answered as an [`Outcome`]) or a [`Transient`] error
 //! (which asks the caller to deliver the command again).
@@ -30,6 +30,7 @@ use crate::announce::{Announcement, announce};
 use crate::audit::Decision;
 use crate::clock::Clock;
 use crate::command::{Action, Command, Echo};
+use crate::envelope::SentAt;
 use crate::events::{Delivered, Publisher};
 use crate::lightsail::{Lightsail, Metered};
 use crate::outcome::Outcome;
@@ -67,12 +68,42 @@ impl<L: Lightsail, C: Clock> App<L, C> {
         }
     }
 
-    /// Run one command. `delivery_id` is the envelope's id (SQS messageId, EventBridge
-    /// id or Lambda request id): the default `requestId`.
+    /// Run one delivered command: first its freshness (`grant` and `extend` must still
+    /// be a request for access now, `policy::freshness`), then the use case. A stale
+    /// command is refused like any other rejection (answer, audit line, `JIT Access
+    /// Rejected` event) before its first Lightsail call. Every entry point comes here,
+    /// through `handler::run`.
+    pub async fn deliver(
+        &self,
+        command: &Command,
+        delivery_id: &str,
+        sent_at: &SentAt,
+    ) -> Result<Outcome, Transient> {
+        let admitted = self
+            .policy
+            .check_freshness(command, sent_at, self.clock.now());
+        self.run(command, delivery_id, admitted).await
+    }
+
+    /// Run one command that needs no admission: its age is not checked. For a caller
+    /// that holds a command rather than a delivery (the interleaving explorer, benches);
+    /// entry points use [`App::deliver`]. `delivery_id` is the envelope's id (SQS
+    /// messageId, EventBridge id or Lambda request id): the default `requestId`.
     pub async fn dispatch(
         &self,
         command: &Command,
         delivery_id: &str,
+    ) -> Result<Outcome, Transient> {
+        self.run(command, delivery_id, Ok(())).await
+    }
+
+    /// The command's use case, unless `admitted` already refused it; either way through
+    /// the one error policy, and its decisions published.
+    async fn run(
+        &self,
+        command: &Command,
+        delivery_id: &str,
+        admitted: Result<(), Rejection>,
     ) -> Result<Outcome, Transient> {
         let ctx = Ctx {
             app: self,
@@ -83,14 +114,17 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             reply_to: command.reply_to.as_ref(),
             news: Mutex::new(Vec::new()),
         };
-        let result = match &command.action {
-            Action::Grant(request) => grant::grant(&ctx, request).await,
-            Action::Revoke(request) => revoke::revoke(&ctx, request).await,
-            Action::Extend(request) => extend::extend(&ctx, request).await,
-            Action::Sweep(selection) => sweep::sweep(&ctx, selection, Ending::Expired).await,
-            Action::Lockdown(request) => lockdown::lockdown(&ctx, request).await,
-            Action::Unlock(request) => unlock::unlock(&ctx, request).await,
-            Action::Status(request) => status::status(&ctx, request).await,
+        let result = match admitted {
+            Err(rejection) => Err(rejection.into()),
+            Ok(()) => match &command.action {
+                Action::Grant(request) => grant::grant(&ctx, request).await,
+                Action::Revoke(request) => revoke::revoke(&ctx, request).await,
+                Action::Extend(request) => extend::extend(&ctx, request).await,
+                Action::Sweep(selection) => sweep::sweep(&ctx, selection, Ending::Expired).await,
+                Action::Lockdown(request) => lockdown::lockdown(&ctx, request).await,
+                Action::Unlock(request) => unlock::unlock(&ctx, request).await,
+                Action::Status(request) => status::status(&ctx, request).await,
+            },
         };
         let answer = error_policy(&ctx, result, &command.action);
         // After the decisions took effect, whatever the answer: a sweep that failed on

@@ -1,7 +1,13 @@
 //! Shared test world: the simulator seeded with a known firewall, a manual clock, and
 //! helpers that drive the real handler with JSON payloads. Builders for grant commands
 //! and instances are in [`builders`]; the simulator's call log, read as "the writes
-//! Lightsail saw", is in [`calls`].
+//! Lightsail saw", is in [`calls`]; the times envelopes carry, in [`stamps`].
+//!
+//! The suites here are about other concerns than a command's age, so [`world`] and
+//! [`world_with`] turn the policy's `requireIssuedAt` off: their direct grants need no
+//! `issuedAt` (a direct invocation has no age), while their EventBridge and SQS grants
+//! are still held to their transport's timestamp. The freshness suite uses
+//! [`world_as_deployed`], which takes the policy exactly as given.
 #![allow(dead_code)]
 
 mod audit;
@@ -9,6 +15,7 @@ mod builders;
 mod calls;
 mod inflate;
 mod lockdown;
+mod stamps;
 
 // Re-exported for `use common::*`; a test target that uses none of them is fine.
 #[allow(unused_imports)]
@@ -21,6 +28,10 @@ pub use calls::{assert_no_write, successful_writes, writes_seen, writes_seen_on}
 pub use inflate::{Inflates, inflate, read_corpus};
 #[allow(unused_imports)]
 pub use lockdown::{break_glass, lockdown_policy, web_lockdown, web_lockdown_rules, web_unlock};
+#[allow(unused_imports)]
+pub use stamps::{
+    eventbridge_sent, issued, now_of, sent_timestamp, sqs_record, sqs_record_sent, start,
+};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -96,11 +107,27 @@ pub fn instances() -> Vec<Instance> {
     ]
 }
 
+/// The default policy, for suites about other concerns (see the module doc).
 pub fn world() -> World {
     world_with(Policy::default())
 }
 
+/// `policy` for suites about other concerns: `requireIssuedAt` off, all else as given.
+pub fn other_concerns(policy: Policy) -> Policy {
+    Policy {
+        require_issued_at: false,
+        ..policy
+    }
+}
+
+/// A world under `policy` with `requireIssuedAt` off ([`other_concerns`]).
 pub fn world_with(policy: Policy) -> World {
+    world_as_deployed(other_concerns(policy))
+}
+
+/// A world under exactly `policy`: `world_as_deployed(Policy::default())` is the
+/// function as shipped (`requireIssuedAt` on, `maxCommandAge` 15m).
+pub fn world_as_deployed(policy: Policy) -> World {
     let sim = Sim::new(instances());
     sim.set_open_mode(open_mode());
     App::new(sim, policy, ManualClock::new(START.parse().unwrap()))

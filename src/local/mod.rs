@@ -2,6 +2,12 @@
 //! runs, against the simulator seeded from a fixture (or, with `--aws` only, against
 //! real Lightsail with the default credential chain). Between files, `--advance 2h`
 //! moves the simulated clock, so a whole grant → expiry → sweep story runs in a second.
+//! Each event is sent at the story's time: the times in it are rewritten to that clock
+//! first ([`restamp`]), as a producer and a transport would have written them.
+
+mod restamp;
+
+pub use restamp::restamp;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -135,8 +141,13 @@ pub async fn run_steps<L: Lightsail>(
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
                 // The same strict parse as Lambda's: a duplicate key is `DuplicateField`.
-                let payload: Strict = serde_json::from_str(&text)
+                let mut payload: Strict = serde_json::from_str(&text)
                     .map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+                // Sent now, on the story's clock; a payload naming a key twice is
+                // refused as it is.
+                if payload.duplicate.is_none() {
+                    payload.value = restamp(&payload.value, app.clock.now());
+                }
                 let before = firewalls(&app.lightsail).await;
                 let mut context = Context::default();
                 context.request_id = format!("local-{}", n + 1);

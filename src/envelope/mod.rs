@@ -10,12 +10,19 @@
 //!
 //! Classification never fails as a whole: a bad SQS body becomes a rejection for that
 //! record only, so the good records of the batch still run.
+//!
+//! Each delivery also keeps the timestamp its transport wrote (`sent_at`, read in
+//! [`sent_at`]), for the freshness check of `grant` and `extend`.
+
+mod sent_at;
 
 use serde_json::Value;
 
 use crate::command::{Action, Command, Echo, Selection, printable};
 use crate::rejection::{Code, Rejection};
 use crate::strict_json::{self, Strict, StrictError};
+use sent_at::Carrier;
+pub use sent_at::{Attribute, SentAt};
 
 /// One command to run, with the id that is its default `requestId`.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +31,9 @@ pub struct Delivery {
     pub command: Result<Command, Rejection>,
     /// What can be read of a refused command, to tell its sender (empty otherwise).
     pub echo: Echo,
+    /// The transport's timestamp (EventBridge `time`, SQS `SentTimestamp`), or that it
+    /// came directly and has none.
+    pub sent_at: SentAt,
 }
 
 /// An SQS record: its `messageId` is what `batchItemFailures` reports.
@@ -58,6 +68,7 @@ impl Payload {
                 id: invocation_id.to_string(),
                 echo: Echo::default(),
                 command: Err(duplicate(path)),
+                sent_at: SentAt::Direct,
             }))),
             None => Payload::from_value(&payload.value, invocation_id),
         }
@@ -75,6 +86,7 @@ impl Payload {
                         Code::InvalidEnvelope,
                         "`Records` must be an array of SQS records",
                     )),
+                    sent_at: SentAt::Direct,
                 })));
             };
             return records
@@ -84,13 +96,18 @@ impl Payload {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Payload::Batch);
         }
-        Ok(Payload::Single(Box::new(single(payload, invocation_id))))
+        Ok(Payload::Single(Box::new(single(
+            payload,
+            invocation_id,
+            Carrier::Lambda,
+        ))))
     }
 }
 
-fn single(payload: &Value, fallback_id: &str) -> Delivery {
+/// A payload that is an EventBridge event or a command, carried by `carrier`.
+fn single(payload: &Value, fallback_id: &str, carrier: Carrier) -> Delivery {
     if is_eventbridge(payload) {
-        eventbridge(payload, fallback_id)
+        eventbridge(payload, fallback_id, carrier)
     } else if let Some(key) = ["detail-type", "source", "detail"]
         .iter()
         .find(|k| payload.get(**k).is_some())
@@ -104,27 +121,34 @@ fn single(payload: &Value, fallback_id: &str) -> Delivery {
                     "`{key}` suggests an EventBridge event, but it needs both `source` and `detail-type` (and the command in `detail`)"
                 ),
             )),
+            sent_at: carrier.sent_at(),
         }
     } else {
-        parsed(fallback_id.to_string(), payload)
+        parsed(fallback_id.to_string(), payload, carrier.sent_at())
     }
 }
 
 /// A command read from `value`, and when it is refused, what can be echoed of it.
-fn parsed(id: String, value: &Value) -> Delivery {
+fn parsed(id: String, value: &Value, sent_at: SentAt) -> Delivery {
     let command = Command::from_json(value);
     let echo = match command {
         Ok(_) => Echo::default(),
         Err(_) => Echo::read(value),
     };
-    Delivery { id, command, echo }
+    Delivery {
+        id,
+        command,
+        echo,
+        sent_at,
+    }
 }
 
 fn is_eventbridge(value: &Value) -> bool {
     value.get("detail-type").is_some() && value.get("source").is_some()
 }
 
-fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
+fn eventbridge(event: &Value, fallback_id: &str, carrier: Carrier) -> Delivery {
+    let sent_at = carrier.event_sent_at(event);
     let id = event
         .get("id")
         .and_then(Value::as_str)
@@ -142,9 +166,10 @@ fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
             request_id: None,
             dry_run: false,
             reply_to: None,
+            issued_at: None,
             action: Action::Sweep(Selection::default()),
         }),
-        Some(detail @ Value::Object(_)) => return parsed(id, detail),
+        Some(detail @ Value::Object(_)) => return parsed(id, detail, sent_at),
         Some(_) | None => Err(Rejection::new(
             Code::InvalidEnvelope,
             format!(
@@ -158,6 +183,7 @@ fn eventbridge(event: &Value, fallback_id: &str) -> Delivery {
         id,
         command,
         echo: Echo::default(),
+        sent_at,
     }
 }
 
@@ -179,6 +205,7 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
         .filter(|id| !id.is_empty())
         .ok_or(UnreportableRecord { index })?
         .to_string();
+    let carrier = Carrier::Sqs(record);
     let delivery = match record.get("body").and_then(Value::as_str) {
         None => Delivery {
             id: message_id.clone(),
@@ -187,13 +214,15 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
                 Code::InvalidEnvelope,
                 "SQS record has no string `body`",
             )),
+            sent_at: carrier.sent_at(),
         },
         Some(body) => match strict_json::parse(body) {
-            Ok(value) => single(&value, &message_id),
+            Ok(value) => single(&value, &message_id, carrier),
             Err(StrictError::Duplicate(path)) => Delivery {
                 id: message_id.clone(),
                 echo: Echo::default(),
                 command: Err(duplicate(&path)),
+                sent_at: carrier.sent_at(),
             },
             Err(StrictError::Syntax(e)) => Delivery {
                 id: message_id.clone(),
@@ -205,6 +234,7 @@ fn sqs_record(record: &Value, index: usize) -> Result<Record, UnreportableRecord
                         printable(body, 40)
                     ),
                 )),
+                sent_at: carrier.sent_at(),
             },
         },
     };
