@@ -16,7 +16,7 @@ use futures::future::try_join_all;
 
 use super::Ctx;
 use super::failure::{Failure, refused};
-use super::locked::{break_glass, cap_at_next_window, in_force};
+use super::locked::{break_glass, cap_at_next_window, in_force, refusal};
 use super::reconcile::baseline_in_force;
 use super::verify::ensure_open;
 use crate::audit::{Decision, Verdict};
@@ -91,6 +91,41 @@ pub async fn grant<L: Lightsail, C: Clock>(
         capped_by,
         break_glass: grant.break_glass,
     })
+}
+
+/// A grant too old to be decided now (`CommandExpired`) may still be the redelivery of
+/// one decided in time, whose first attempt failed after writing its tag: the sweep
+/// would open that grant anyway, so it is finished and answered as granted (a
+/// redelivery), not refused while it opens. Anything else is refused, with no write.
+pub async fn stale<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    request: &GrantRequest,
+    expired: Rejection,
+) -> Result<Outcome, Failure> {
+    let name = request.instance_name.as_str();
+    let (instance, ledger) = match ctx.read_managed(name).await {
+        Ok(read) => read,
+        Err(Failure::Rejected(_)) => return Err(expired.into()),
+        Err(transient) => return Err(transient),
+    };
+    let now = ctx.now();
+    let Some(existing) = ledger.grant(ctx.request_id) else {
+        return Err(expired.into());
+    };
+    if let Some(lockdown) = in_force(ctx.policy(), name, &ledger, now)
+        && !existing.break_glass
+    {
+        return Err(refusal(name, &lockdown).into());
+    }
+    let reply_to = ledger.reply_to(ctx.request_id).or(ctx.reply_to);
+    redelivered(
+        ctx,
+        existing,
+        (reply_to, request.reason.as_deref()),
+        instance.clone(),
+        now,
+    )
+    .await
 }
 
 /// Open `rules` (when there are any), re-read, and make every range of `grant` hold

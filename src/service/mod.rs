@@ -35,7 +35,7 @@ use crate::events::{Delivered, Publisher};
 use crate::lightsail::{Lightsail, Metered};
 use crate::outcome::Outcome;
 use crate::policy::Policy;
-use crate::rejection::Rejection;
+use crate::rejection::{Code, Rejection};
 
 pub use context::Ctx;
 pub use failure::{Failure, Transient, error_policy};
@@ -71,7 +71,9 @@ impl<L: Lightsail, C: Clock> App<L, C> {
     /// Run one delivered command: first its freshness (`grant` and `extend` must still
     /// be a request for access now, `policy::freshness`), then the use case. A stale
     /// command is refused like any other rejection (answer, audit line, `JIT Access
-    /// Rejected` event) before its first Lightsail call. Every entry point comes here,
+    /// Rejected` event) with no Lightsail write; a stale grant reads its instance first,
+    /// in case it is the late redelivery of one decided in time (`grant::stale`). Every
+    /// entry point comes here,
     /// through `handler::run`.
     pub async fn deliver(
         &self,
@@ -115,6 +117,11 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             news: Mutex::new(Vec::new()),
         };
         let result = match admitted {
+            // A stale grant may be the redelivery of one decided in time: see `grant::stale`.
+            Err(rejection) if rejection.code == Code::CommandExpired => match &command.action {
+                Action::Grant(request) => grant::stale(&ctx, request, rejection).await,
+                _ => Err(rejection.into()),
+            },
             Err(rejection) => Err(rejection.into()),
             Ok(()) => match &command.action {
                 Action::Grant(request) => grant::grant(&ctx, request).await,
