@@ -1,5 +1,7 @@
 //! Freshness: a `grant` or `extend` is a request for access *now*, so one that arrives
-//! late is refused before it costs a Lightsail call (docs/DESIGN.md §3, "Freshness").
+//! late is refused, with no Lightsail write (docs/DESIGN.md §3, "Freshness"). The one
+//! exception is decided elsewhere: a late redelivery of a grant whose tag is already on
+//! the instance was decided in time, and `service::grant::stale` finishes it.
 //!
 //! Late deliveries are ordinary: an SQS dead-letter redrive gives a message a new id and
 //! new timestamps, an EventBridge target retries for up to 24 hours, Lambda's async
