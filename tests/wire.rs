@@ -295,3 +295,64 @@ async fn the_sdk_honours_aws_endpoint_url_lightsail() {
             .any(|r| r.operation == "GetInstances" && r.signed)
     );
 }
+
+/// `POST /_sim/open-mode` makes the served simulator's Open replace an existing rule's
+/// sources; through the real SDK, a grant on web-1's SSH (browser SSH in its baseline)
+/// still leaves the baseline's source open beside its own, by its check and repair.
+#[tokio::test]
+async fn over_http_a_grant_is_whole_when_open_replaces_sources() {
+    let s = sim_server(instances()).await;
+    let control = |body: &'static str| {
+        let addr = s.addr();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = format!(
+                "POST /_sim/open-mode HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    let refused = control("\"sideways\"").await;
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    let accepted = control("\"replace\"").await;
+    assert!(accepted.starts_with("HTTP/1.1 200"), "{accepted}");
+
+    // The raw semantics: a second Open on SSH replaces browser SSH.
+    let ls = adapter(&s.url(), None);
+    let only = rule(Protocol::Tcp, 22, 22, &["192.0.2.44/32"], &[], &[]);
+    ls.open_instance_public_ports("db-1", &only).await.unwrap();
+    let replaced = rule(Protocol::Tcp, 22, 22, &["198.51.100.9/32"], &[], &[]);
+    ls.open_instance_public_ports("db-1", &replaced)
+        .await
+        .unwrap();
+    let db = RuleSet::from_rules(&s.sim().instance("db-1").unwrap().ports);
+    assert!(db.contains(&RuleSet::from_rules(&[replaced])));
+    assert!(
+        !db.contains(&RuleSet::from_rules(&[only])),
+        "Open replaced: {db:?}"
+    );
+
+    // The function, through the SDK: the grant ends whole, baseline and all.
+    let app = App::new(
+        adapter(&s.url(), None),
+        other_concerns(Policy::default()),
+        ManualClock::new(START.parse().unwrap()),
+    );
+    let out =
+        lightsail_jit::handler::handle(&app, lambda_event(&grant("g", "203.0.113.7", 600), "r"))
+            .await
+            .unwrap();
+    assert_eq!(out["status"], "granted", "{out}");
+    let mut expected = RuleSet::from_rules(&web_baseline());
+    expected.add_rule(&rule(Protocol::Tcp, 22, 22, &["203.0.113.7/32"], &[], &[]));
+    assert_eq!(s.sim().firewall("web-1"), expected);
+    assert_eq!(
+        attempts(&s, "OpenInstancePublicPorts"),
+        2 + 2,
+        "db-1's two, the grant's and its repair"
+    );
+}
