@@ -50,4 +50,5 @@ pub mod outcome;
 pub mod policy;
 pub mod rejection;
 pub mod service;
+pub mod slack;
 pub mod strict_json;
