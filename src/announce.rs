@@ -325,7 +325,7 @@ pub fn warn_now(grant: &Grant, now: Timestamp, warn_before: Duration) -> bool {
 }
 
 /// Slack's three control characters escaped as its docs ask (`&amp;` `&lt;` `&gt;`).
-fn slack_safe(text: &str) -> String {
+pub fn slack_safe(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -4,11 +4,13 @@
 //! One concept a file: `request` (the Function URL event as an HTTP request, and the
 //! refusals at that level), `verify` (Slack's request signature: the authentication of
 //! this entry point), `form` (the slash command's fields), `grammar` (the text after
-//! `/jit`, parsed into a command), and this file, which puts them in order.
+//! `/jit`, parsed into a command), `reply` (an outcome as what Slack shows), and this
+//! file, which puts them in order.
 
-pub mod grammar;
 #[cfg(feature = "slack")]
 pub mod form;
+pub mod grammar;
+pub mod reply;
 #[cfg(feature = "slack")]
 pub mod request;
 #[cfg(feature = "slack")]
