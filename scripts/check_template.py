@@ -57,6 +57,7 @@ LEDGER_KEYS = ["jit:grant:chg-1001", "jit:baseline", "jit:baseline:0", "jit:base
 NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns", "jit:replyx", "jit:reply",
                    "jit:rep", "jit:endx", "jit:end", "jit:managed"]
 LAMBDA_BINARY = "lightsail-jit"
+SLACK_SIGNING_PARAM = "SlackSigningSecretArn"
 # The scheduled lockdown, with LockdownDuration at its default: timed (so it ends by
 # itself) and keyed by the scheduled time (so a retried delivery is the same lockdown).
 LOCKDOWN_INPUT = {"action": "lockdown", "requestId": "lockdown-<aws.scheduler.scheduled-time>",
@@ -1344,6 +1345,53 @@ def _(t):
         assert ap.get("Statistic") == "Sum" and ap.get("ComparisonOperator") == "GreaterThanThreshold" \
             and float(ap.get("Threshold", -1)) == 0, f"{a}: must fire on Sum > 0"
         alarm_actions_ok(t, a, ap)
+
+
+@check("Slack front door: only with a signing secret; a public URL whose InvokeFunction grant holds only through the URL; the secret resolved from Secrets Manager")
+def _(t):
+    param = t.params.get(SLACK_SIGNING_PARAM) or {}
+    assert param.get("Default") == "", f"{SLACK_SIGNING_PARAM} must default to '' (no URL)"
+    rx = param.get("AllowedPattern") or ".*"
+    good = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jit/slack-AbCdEf"
+    assert re.fullmatch(rx, "") and re.fullmatch(rx, good), f"{SLACK_SIGNING_PARAM} refuses a secret ARN"
+    for bad in ("8f742231b10e8888abcd99yyyzzz85a5", "arn:aws:ssm:eu-west-1:123456789012:parameter/x",
+                good + "}}"):
+        assert not re.fullmatch(rx, bad), f"{SLACK_SIGNING_PARAM} admits {bad!r}"
+    want = {"Fn::Not": [{"Fn::Equals": [{"Ref": SLACK_SIGNING_PARAM}, ""]}]}
+    cond = next((k for k, v in t.conditions.items() if v == want), None)
+    assert cond, f"no condition 'not empty' on {SLACK_SIGNING_PARAM}"
+    urls = t.of_type("AWS::Lambda::Url")
+    assert len(urls) == 1, f"expected one function URL, found {sorted(urls)}"
+    (url_name, url), = urls.items()
+    fn_name, _ = t.function()
+    assert url.get("Condition") == cond, f"{url_name}: only under {cond}"
+    assert (url.get("Properties") or {}).get("AuthType") == "NONE", \
+        f"{url_name}: AuthType NONE (Slack cannot sign SigV4; the function checks Slack's signature)"
+    assert (url.get("Properties") or {}).get("TargetFunctionArn") == {"Fn::GetAtt": [fn_name, "Arn"]}
+    perms = t.of_type("AWS::Lambda::Permission")
+    public = {k: v for k, v in perms.items() if (v.get("Properties") or {}).get("Principal") == "*"}
+    actions = sorted((v.get("Properties") or {}).get("Action") for v in public.values())
+    assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"], \
+        f"public permissions must be exactly the URL's two, got {actions}"
+    for name, perm in public.items():
+        props = perm.get("Properties") or {}
+        assert perm.get("Condition") == cond, f"{name}: only under {cond}"
+        if props["Action"] == "lambda:InvokeFunction":
+            assert props.get("InvokedViaFunctionUrl") in (True, "true"), \
+                f"{name}: a public InvokeFunction must hold only through the function URL"
+        else:
+            assert props.get("FunctionUrlAuthType") == "NONE", f"{name}: FunctionUrlAuthType NONE"
+    env = t.fn_prop("Environment")["Variables"]
+    secret = env.get("SLACK_SIGNING_SECRET")
+    assert isinstance(secret, dict) and "Fn::If" in secret and secret["Fn::If"][0] == cond, \
+        f"SLACK_SIGNING_SECRET must be set only under {cond}: {secret}"
+    resolved = secret["Fn::If"][1]
+    text = resolved.get("Fn::Sub") if isinstance(resolved, dict) else resolved
+    assert isinstance(text, str) and text.startswith("{{resolve:secretsmanager:${" + SLACK_SIGNING_PARAM + "}"), \
+        f"SLACK_SIGNING_SECRET must resolve the Secrets Manager secret, got {resolved}"
+    outputs = t.t.get("Outputs") or {}
+    assert any(o.get("Value") == {"Fn::GetAtt": [url_name, "FunctionUrl"]} and o.get("Condition") == cond
+               for o in outputs.values()), "no output of the URL"
 
 
 @check("outputs: queue URL, bus name, function name")

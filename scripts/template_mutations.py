@@ -90,6 +90,15 @@ def _one_second_short(m):
 
 # Each must make at least one check fail.
 MUTATIONS = [
+    ("public InvokeFunction not limited to the URL", lambda d, t: _set(
+        _res(d, "SlackCommandInvokePermission"), ["InvokedViaFunctionUrl"], KeyError)),
+    ("function URL without its condition", lambda d, t: _set(
+        d["Resources"]["SlackCommandUrl"], ["Condition"], KeyError)),
+    ("signing secret in plain text", lambda d, t: _set(
+        _fn(t)["Environment"]["Variables"], ["SLACK_SIGNING_SECRET"], "8f742231b10e8888abcd99yyyzzz85a5")),
+    ("a third public permission", lambda d, t: d["Resources"].__setitem__("OpenToAll", {
+        "Type": "AWS::Lambda::Permission", "Condition": "HasSlackCommand",
+        "Properties": {"Action": "lambda:GetFunction", "FunctionName": {"Ref": "JitFunction"}, "Principal": "*"}})),
     ("lightsail:* on the read statement", lambda d, t: _stmt(t, "LightsailRead")["Action"].append("lightsail:*")),
     ("lightsail:Get* instead of the two reads", lambda d, t: _set(_stmt(t, "LightsailRead"), ["Action"], ["lightsail:Get*"])),
     ("Action '*'", lambda d, t: _set(_stmt(t, "LightsailRead"), ["Action"], "*")),
