@@ -1,5 +1,8 @@
 //! The Lambda handler: payload in, outcome out.
 //!
+//! A Lambda Function URL request (`requestContext.http`) is the Slack slash command
+//! (`slack`): it answers with an HTTP response, whatever the command's outcome.
+//!
 //! Direct and EventBridge invocations answer with the command's outcome, or an error
 //! when the failure was transient (so Lambda's async retries or EventBridge deliver it
 //! again). SQS batches answer with `batchItemFailures` naming only the records that
@@ -53,6 +56,11 @@ pub async fn handle<L: Lightsail, C: Clock>(
     app: &App<L, C>,
     event: LambdaEvent<Strict>,
 ) -> Result<Value, HandlerError> {
+    // A Function URL request is the Slack front door: an HTTP answer, not an outcome.
+    #[cfg(feature = "slack")]
+    if crate::slack::request::is_function_url(&event.payload.value) {
+        return Ok(crate::slack::serve(app, &event.payload.value).await);
+    }
     match Payload::from_strict(&event.payload, &event.context.request_id)? {
         Payload::Single(delivery) => Ok(serde_json::to_value(run(app, &delivery).await?)?),
         Payload::Batch(records) => Ok(serde_json::to_value(batch(app, records).await)?),

@@ -22,6 +22,7 @@ use lightsail_jit::lightsail::aws::{AwsLightsail, sdk_config_from_env};
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
+use lightsail_jit::slack::verify::slack_secret_from_env;
 use lightsail_jit::strict_json::Strict;
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,7 +37,11 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config_from_env(roots)
         .await
         .inspect_err(cold_start_aborted)?;
+    let slack = slack_secret_from_env();
     let mut app = App::new(AwsLightsail::from_config(&config), policy, SystemClock);
+    if let Some(secret) = slack {
+        app = app.with_slack(secret);
+    }
     if let Some(bus) = bus {
         // The same configuration (one HTTPS client, one credentials cache); the client
         // itself is built at the first publish, off the cold path.

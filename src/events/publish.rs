@@ -121,6 +121,28 @@ impl Publisher {
         delivered
     }
 
+    /// Put one entry of our own that is not a decision (a command handed on to the
+    /// queue through the bus: `slack`'s deferral). `Err` carries EventBridge's code and
+    /// message, after one retry of a transient entry failure.
+    pub async fn put_one(&self, detail_type: &str, detail: String) -> Result<(), String> {
+        let entry = EventEntry {
+            source: SOURCE.to_string(),
+            detail_type: detail_type.to_string(),
+            detail,
+            event_bus_name: self.bus_name.clone(),
+        };
+        let entries = [entry];
+        let mut result = self.send(&entries).await;
+        if matches!(result.first(), Some(Err(why)) if why.transient) {
+            result = self.send(&entries).await;
+        }
+        match result.into_iter().next() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(why)) => Err(format!("{}: {}", why.code, why.message)),
+            None => Err("no result for the entry".to_string()),
+        }
+    }
+
     /// One result per entry, in order.
     async fn send(&self, entries: &[EventEntry]) -> Vec<Result<(), NotPublished>> {
         let calls = futures::stream::iter(batches(entries))

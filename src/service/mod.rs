@@ -48,6 +48,10 @@ pub struct App<L, C> {
     pub clock: C,
     /// Where decisions are published (`JIT_EVENT_BUS`); `None`: nowhere.
     pub events: Option<Publisher>,
+    /// The Slack app's signing secret (`SLACK_SIGNING_SECRET`); `None`: every Slack
+    /// request is refused.
+    #[cfg(feature = "slack")]
+    pub slack: Option<crate::slack::verify::SigningSecret>,
 }
 
 impl<L: Lightsail, C: Clock> App<L, C> {
@@ -57,6 +61,17 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             policy,
             clock,
             events: None,
+            #[cfg(feature = "slack")]
+            slack: None,
+        }
+    }
+
+    /// Serve the `/jit` slash command, verifying every request with `secret`.
+    #[cfg(feature = "slack")]
+    pub fn with_slack(self, secret: crate::slack::verify::SigningSecret) -> Self {
+        App {
+            slack: Some(secret),
+            ..self
         }
     }
 

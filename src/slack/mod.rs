@@ -15,3 +15,8 @@ pub mod reply;
 pub mod request;
 #[cfg(feature = "slack")]
 pub mod verify;
+
+#[cfg(feature = "slack")]
+mod serve;
+#[cfg(feature = "slack")]
+pub use serve::{BUDGET, DEFERRED_COMMAND, serve};

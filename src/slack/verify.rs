@@ -74,6 +74,17 @@ impl SigningSecret {
     }
 }
 
+/// The variable the signing secret comes from.
+pub const SECRET_VAR: &str = "SLACK_SIGNING_SECRET";
+
+/// The signing secret from `SLACK_SIGNING_SECRET`, read once at cold start: `None` when
+/// unset or blank, and then every Slack request is refused (never accepted unverified).
+pub fn slack_secret_from_env() -> Option<SigningSecret> {
+    std::env::var(SECRET_VAR)
+        .ok()
+        .and_then(|value| SigningSecret::new(value).ok())
+}
+
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningSecret(<redacted>)")
