@@ -58,6 +58,8 @@ NOT_LEDGER_KEYS = ["jit:lockdownx", "jit:lockdown:other", "jit:lockdowns", "jit:
                    "jit:rep", "jit:endx", "jit:end", "jit:managed"]
 LAMBDA_BINARY = "lightsail-jit"
 SLACK_SIGNING_PARAM = "SlackSigningSecretArn"
+# src/slack/serve.rs DEFERRED_COMMAND: the detail type of a slash command handed on.
+DEFERRED_COMMAND = "JIT Command"
 # The scheduled lockdown, with LockdownDuration at its default: timed (so it ends by
 # itself) and keyed by the scheduled time (so a retried delivery is the same lockdown).
 LOCKDOWN_INPUT = {"action": "lockdown", "requestId": "lockdown-<aws.scheduler.scheduled-time>",
@@ -759,9 +761,15 @@ def rule_pattern(t, rule):
     return pattern
 
 
+def is_deferral_rule(t, rule):
+    """The rule for slash commands the function hands on (source lightsail-jit, detail
+    type DEFERRED_COMMAND): the only lightsail-jit events that may reach the queue."""
+    return rule_pattern(t, rule) == {"source": [EVENT_SOURCE], "detail-type": [DEFERRED_COMMAND]}
+
+
 def is_outcome_rule(t, rule):
     """A rule for the function's outcome events: its pattern names exactly their source."""
-    return rule_pattern(t, rule).get("source") == [EVENT_SOURCE]
+    return rule_pattern(t, rule).get("source") == [EVENT_SOURCE] and not is_deferral_rule(t, rule)
 
 
 def feeds_function(t, rule):
@@ -773,7 +781,8 @@ def feeds_function(t, rule):
 
 
 def command_rules(t):
-    rules = [r for r in t.of_type("AWS::Events::Rule") if feeds_function(t, r) and "EventPattern" in t.props(r)]
+    rules = [r for r in t.of_type("AWS::Events::Rule")
+             if feeds_function(t, r) and "EventPattern" in t.props(r) and not is_deferral_rule(t, r)]
     assert rules, "no rule feeds commands to the queue or the function"
     return rules
 
@@ -1392,6 +1401,22 @@ def _(t):
     outputs = t.t.get("Outputs") or {}
     assert any(o.get("Value") == {"Fn::GetAtt": [url_name, "FunctionUrl"]} and o.get("Condition") == cond
                for o in outputs.values()), "no output of the URL"
+
+
+@check("EventBridge: one rule takes the slash commands the function hands on (lightsail-jit, JIT Command) to the queue, and no outcome event has that type")
+def _(t):
+    rules = [r for r in t.of_type("AWS::Events::Rule") if "EventPattern" in t.props(r) and is_deferral_rule(t, r)]
+    assert len(rules) == 1, f"expected one deferral rule, found {rules}"
+    (rule,) = rules
+    q, _ = command_queue(t)
+    assert [target_name(x) for x in rule_targets(t, rule)] == [q], f"{rule}: must target only {q}"
+    assert "Condition" not in t.resources[rule], f"{rule}: the queue must always take handed-on commands"
+    kinds = samples_by_kind(t)
+    outcome_types = {ev["detail-type"] for ev in kinds["outcome"].values()}
+    assert DEFERRED_COMMAND not in outcome_types, f"an outcome sample has detail-type {DEFERRED_COMMAND}"
+    handed_on = {"version": "0", "id": "x", "source": EVENT_SOURCE, "detail-type": DEFERRED_COMMAND,
+                 "detail": {"action": "grant", "instanceName": "web-1"}}
+    assert eb_matches(rule_pattern(t, rule), handed_on), f"{rule} does not match a handed-on command"
 
 
 @check("outputs: queue URL, bus name, function name")

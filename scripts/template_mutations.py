@@ -90,6 +90,9 @@ def _one_second_short(m):
 
 # Each must make at least one check fail.
 MUTATIONS = [
+    ("deferral rule widened to every lightsail-jit event", lambda d, t: _set(
+        _res(d, "DeferredCommandRule"), ["EventPattern"], {"source": ["lightsail-jit"]})),
+    ("deferral rule dropped", lambda d, t: d["Resources"].pop("DeferredCommandRule")),
     ("public InvokeFunction not limited to the URL", lambda d, t: _set(
         _res(d, "SlackCommandInvokePermission"), ["InvokedViaFunctionUrl"], KeyError)),
     ("function URL without its condition", lambda d, t: _set(
