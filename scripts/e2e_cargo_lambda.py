@@ -14,6 +14,8 @@ see it refused with CommandExpired.
 Needs cargo-lambda on PATH (pip install cargo-lambda). Loopback only.
 """
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -30,6 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "events")
 FUNCTION = "lightsail-jit"
 BUS = "jit-e2e"
+# The function's SLACK_SIGNING_SECRET here, and the one events/slack-grant.json is signed
+# with (src/local/slack.rs LOCAL_SECRET: a test value).
+SLACK_SECRET = "jit-local-slack-signing-secret"
 started = []
 
 
@@ -84,10 +89,24 @@ def rfc3339(at):
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def slack_sign(doc, at, secret=None):
+    """A Function URL sample signed again at `at` as Slack signs: v0= + hex HMAC-SHA256
+    over v0:<timestamp>:<body> (Python's hmac, not the code under test)."""
+    timestamp = str(int(at.timestamp()))
+    body = doc["body"].encode()
+    mac = hmac.new((secret or SLACK_SECRET).encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    doc["headers"]["x-slack-request-timestamp"] = timestamp
+    doc["headers"]["x-slack-signature"] = "v0=" + mac.hexdigest()
+    return doc
+
+
 def restamp(doc, at):
     """`doc` with every time a producer or transport writes set to `at` (only the times
-    that are there): a command's issuedAt, an event's time, a record's SentTimestamp."""
+    that are there): a command's issuedAt, an event's time, a record's SentTimestamp, a
+    Slack request's timestamp (and so its signature)."""
     doc = json.loads(json.dumps(doc))
+    if isinstance(doc, dict) and isinstance((doc.get("requestContext") or {}).get("http"), dict):
+        return slack_sign(doc, at)
 
     def command(c):
         if isinstance(c, dict) and "issuedAt" in c:
@@ -166,7 +185,7 @@ def run_events(sim):
     watch_port = free_port()
     # Outcome events go to the simulator's EventBridge too (issue #12).
     env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=sim.url, AWS_ENDPOINT_URL_EVENTBRIDGE=sim.url,
-               JIT_EVENT_BUS=BUS, AWS_ACCESS_KEY_ID="test",
+               JIT_EVENT_BUS=BUS, SLACK_SIGNING_SECRET=SLACK_SECRET, AWS_ACCESS_KEY_ID="test",
                AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     env.pop("JIT_POLICY", None)
     env.pop("JIT_POLICY_FILE", None)
@@ -231,6 +250,22 @@ def run_events(sim):
     out = run("unlock.json", ["JIT Lockdown Ended"] * 2)
     check(out["status"] == "unlocked" and out["instances"] == 2, "unlock lifts the lockdown")
 
+    # The /jit slash command (issue #14): a signed Function URL request, answered in
+    # Slack's format; the same request signed with another secret is a 401.
+    out = run("slack-grant.json", ["JIT Access Granted"])
+    message = json.loads(out["body"])
+    check(out["statusCode"] == 200 and message["response_type"] == "in_channel"
+          and "was granted 22/tcp from 203.0.113.7/32 on *web-1*" in message["text"]
+          and ssh_alice in firewall("web-1"), "a signed /jit grant opens and answers in the channel")
+    with open(os.path.join(EVENTS, "slack-grant.json")) as f:
+        forged = slack_sign(json.load(f), now(), secret="not-the-signing-secret")
+    out = invoke(watch_port, data=forged)
+    expect_events("a request signed with another secret", [])
+    check(out["statusCode"] == 401, "a request signed with another secret is refused (401)")
+    out = invoke(watch_port, data={"action": "revoke", "instanceName": "web-1", "requester": "e2e"})
+    expect_events("revoking the Slack grant", ["JIT Access Revoked"])
+    check(out["status"] == "revoked" and firewall("web-1") == baseline["web-1"], "the Slack grant is revoked")
+
     short = {"action": "grant", "instanceName": "web-1", "cidrs": ["198.51.100.77"], "duration": 2,
              "requester": "e2e", "requestId": "e2e-short", "issuedAt": rfc3339(now())}
     out = invoke(watch_port, data=short)
@@ -243,7 +278,7 @@ def run_events(sim):
 
     files = {f for f in os.listdir(EVENTS) if f.endswith(".json") and f != "instances.json"}
     check(files == seen, f"every event file was invoked ({len(files)})")
-    print(f"{len(seen) + 2} invocations passed, 0 failed")
+    print(f"{len(seen) + 4} invocations passed, 0 failed")
 
 
 if __name__ == "__main__":

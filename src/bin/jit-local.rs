@@ -17,7 +17,7 @@ use lightsail_jit::lightsail::Lightsail;
 use lightsail_jit::lightsail::aws::AwsLightsail;
 use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::trust::TrustRoots;
-use lightsail_jit::local::{Args, RunnerClock, Step, parse_args, run_steps};
+use lightsail_jit::local::{Args, RunnerClock, Step, local_secret, parse_args, run_steps};
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
 
@@ -62,7 +62,7 @@ async fn run(args: Args) -> Result<bool, String> {
         let lightsail = AwsLightsail::from_env(roots)
             .await
             .map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
-        let app = App::new(lightsail, policy, RunnerClock::System);
+        let app = with_slack(App::new(lightsail, policy, RunnerClock::System));
         return report(&app, &args.steps, None).await;
     }
     let fixture = std::fs::read_to_string(&args.fixture)
@@ -74,7 +74,16 @@ async fn run(args: Args) -> Result<bool, String> {
     let bus = Arc::new(EventsSim::new());
     let app = App::new(sim, policy, RunnerClock::Simulated(ManualClock::new(start)))
         .with_events(Publisher::new(bus.clone(), "jit-local"));
+    let app = with_slack(app);
     report(&app, &args.steps, Some(&bus)).await
+}
+
+/// Slash command samples are signed, and served, with the runner's secret.
+fn with_slack<L: Lightsail>(app: App<L, RunnerClock>) -> App<L, RunnerClock> {
+    match local_secret() {
+        Some(secret) => app.with_slack(secret),
+        None => app,
+    }
 }
 
 async fn report<L: Lightsail>(

@@ -6,8 +6,12 @@
 //! first ([`restamp`]), as a producer and a transport would have written them.
 
 mod restamp;
+#[cfg(feature = "slack")]
+mod slack;
 
 pub use restamp::restamp;
+#[cfg(feature = "slack")]
+pub use slack::{LOCAL_SECRET, local_secret, resign};
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -147,6 +151,10 @@ pub async fn run_steps<L: Lightsail>(
                 // refused as it is.
                 if payload.duplicate.is_none() {
                     payload.value = restamp(&payload.value, app.clock.now());
+                    #[cfg(feature = "slack")]
+                    if let Some(secret) = &app.slack {
+                        resign(&mut payload.value, app.clock.now(), secret);
+                    }
                 }
                 let before = firewalls(&app.lightsail).await;
                 let mut context = Context::default();
