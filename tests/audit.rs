@@ -106,3 +106,42 @@ async fn a_stale_grant_is_one_rejected_line() {
         "this `grant` is 1h old by its `issuedAt` (2026-11-23T09:00:00Z), older than the policy's maxCommandAge 15m: a late delivery must not open access; send a new command"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn slack_requests_are_audited_refused_or_accepted_with_the_slack_user() {
+    use common::slack::{body, signed, signed_at, slack_world};
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let w = slack_world(lightsail_jit::policy::Policy::default());
+    let grant = body(
+        "U0ALICE",
+        "grant web-1 22 for 1h from 203.0.113.7 reason deploy",
+    );
+    let late = (1795428000 - 600).to_string();
+    lightsail_jit::handler::handle(&w, lambda_event(&signed_at(&grant, &late), "r1"))
+        .await
+        .unwrap();
+    lightsail_jit::handler::handle(&w, lambda_event(&signed(&grant), "r2"))
+        .await
+        .unwrap();
+    let audit = capture.audit();
+    let decisions: Vec<&str> = audit
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        vec!["refused", "accepted", "granted"],
+        "{audit:?}"
+    );
+    assert_eq!(audit[0]["status"], 401);
+    assert!(
+        audit[0]["reason"].as_str().unwrap().contains("timestamp"),
+        "{}",
+        audit[0]
+    );
+    assert_eq!(audit[1]["requester"], "slack:T0001:U0ALICE");
+    assert_eq!(audit[1]["slackUser"], "alice");
+    assert_eq!(audit[1]["action"], "grant");
+    assert_eq!(audit[2]["requester"], "slack:T0001:U0ALICE");
+}

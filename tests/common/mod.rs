@@ -15,6 +15,7 @@ mod builders;
 mod calls;
 mod inflate;
 mod lockdown;
+pub mod slack;
 mod stamps;
 
 // Re-exported for `use common::*`; a test target that uses none of them is fine.
