@@ -589,11 +589,12 @@ def main():
     sl = slack(args.sim, args.function, logdir, args.singles)
     median = statistics.median(sl["ms"])
     scalls = sl["calls"][0]
-    slimit = sum(scalls.values()) * LATENCY_MS + 10
+    waiting = sum(scalls.values()) * LATENCY_MS
     row("8. /jit grant through the Function URL (warm, median)",
-        f"{median:.1f} ms; {sum(scalls.values())} calls {scalls}",
-        f"<= {slimit} ms (calls x {LATENCY_MS} + 10), inside Slack's 3 s",
-        median <= slimit and not sl["problems"], "; ".join(sl["problems"]))
+        f"{median:.1f} ms = {waiting} ms waiting on {sum(scalls.values())} sequential calls "
+        f"{scalls} + {median - waiting:.1f} ms",
+        f"<= {SLACK_BUDGET_S * 1000:.0f} ms (the budget inside Slack's 3 s)",
+        median <= SLACK_BUDGET_S * 1000 and not sl["problems"], "; ".join(sl["problems"]))
     late = max(sl["late_ms"])
     row("8. /jit grant with every Lightsail call 1 s late: handed on (slowest)",
         f"{late:.0f} ms (runs: {', '.join(f'{v:.0f}' for v in sl['late_ms'])})",
