@@ -233,14 +233,7 @@ async fn redelivery_after_a_lost_open_reopens_the_rule() {
     assert!(
         w.lightsail
             .firewall("web-1")
-            .contains(&RuleSet::from_rules(&[rule(
-                Protocol::Tcp,
-                22,
-                22,
-                &["203.0.113.7/32"],
-                &[],
-                &[]
-            )]))
+            .contains(&ssh_from("203.0.113.7/32"))
     );
 }
 

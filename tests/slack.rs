@@ -66,14 +66,7 @@ async fn a_signed_grant_opens_and_answers_in_the_channel() {
     assert!(
         w.lightsail
             .firewall("web-1")
-            .contains(&lightsail_jit::firewall::RuleSet::from_rules(&[rule(
-                lightsail_jit::firewall::Protocol::Tcp,
-                22,
-                22,
-                &["203.0.113.7/32"],
-                &[],
-                &[]
-            )]))
+            .contains(&ssh_from("203.0.113.7/32"))
     );
 }
 

@@ -74,6 +74,12 @@ pub fn rule(
     }
 }
 
+/// SSH (22/tcp) from one IPv4 source, as a rule set: what a grant of the default port
+/// opens.
+pub fn ssh_from(cidr: &str) -> lightsail_jit::firewall::RuleSet {
+    lightsail_jit::firewall::RuleSet::from_rules(&[rule(Protocol::Tcp, 22, 22, &[cidr], &[], &[])])
+}
+
 /// web-1's firewall before any grant, written in canonical order so a restored
 /// firewall can be compared byte for byte: browser SSH, public web on IPv4 and IPv6,
 /// and IPv6 ping.
