@@ -172,6 +172,10 @@ class SimDriver:
         """The simulator's instances now, by name: {name: {"name", "tags", "ports"}}."""
         return {i["name"]: i for i in self.control("GET", "/_sim/instances")}
 
+    def region_instances(self, region):
+        """{name: instance} of another Region the fixture names (`"regions": {...}`)."""
+        return {i["name"]: i for i in self.control("GET", f"/_sim/regions/{region}/instances")}
+
     def events(self, since=0):
         """The EventBridge entries the simulator accepted, oldest first (from index `since`):
         {"eventId", "source", "detailType", "detail" (JSON text), "eventBusName"}."""

@@ -356,3 +356,90 @@ async fn over_http_a_grant_is_whole_when_open_replaces_sources() {
         "db-1's two, the grant's and its repair"
     );
 }
+
+/// One server, two Regions (#15): the real SDK signs for its Region, and the simulator
+/// answers each client from that Region's world — the same instance name in both is two
+/// instances, and a write through one client never shows in the other.
+#[tokio::test]
+async fn one_server_answers_each_region_from_its_own_world() {
+    use std::collections::BTreeMap;
+    use std::net::{Ipv4Addr, SocketAddr};
+    let eu = managed(
+        "web-1",
+        vec![rule(Protocol::Tcp, 443, 443, &["0.0.0.0/0"], &[], &[])],
+    );
+    let server = SimServer::start_with_regions(
+        lightsail_jit::lightsail::sim::Sim::new(instances()),
+        BTreeMap::from([(
+            "eu-west-1".to_string(),
+            lightsail_jit::lightsail::sim::Sim::new([eu]),
+        )]),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap();
+    let home = adapter(&server.url(), None);
+    let ireland = AwsLightsail::new(Client::from_conf(
+        sdk_config(&server.url())
+            .region(aws_sdk_lightsail::config::Region::new("eu-west-1"))
+            .build(),
+    ));
+    let home_web = home.get_instance("web-1").await.unwrap();
+    let eu_web = ireland.get_instance("web-1").await.unwrap();
+    assert_eq!(
+        RuleSet::from_rules(&home_web.ports),
+        RuleSet::from_rules(&web_baseline())
+    );
+    assert_eq!(
+        RuleSet::from_rules(&eu_web.ports),
+        RuleSet::from_rules(&[rule(Protocol::Tcp, 443, 443, &["0.0.0.0/0"], &[], &[])])
+    );
+    // db-1 exists only at home.
+    let missing = ireland.get_instance("db-1").await.unwrap_err();
+    assert_eq!(missing.kind, ErrorKind::NotFound, "{missing}");
+    // A write in Ireland stays in Ireland.
+    let ssh = rule(Protocol::Tcp, 22, 22, &["203.0.113.7/32"], &[], &[]);
+    ireland
+        .open_instance_public_ports("web-1", &ssh)
+        .await
+        .unwrap();
+    let eu_sim = server.region("eu-west-1").unwrap();
+    assert!(
+        eu_sim
+            .firewall("web-1")
+            .contains(&RuleSet::from_rules(std::slice::from_ref(&ssh)))
+    );
+    assert!(
+        !server
+            .sim()
+            .firewall("web-1")
+            .contains(&RuleSet::from_rules(&[ssh]))
+    );
+    let regions: Vec<String> = server.requests().into_iter().map(|r| r.region).collect();
+    assert_eq!(
+        regions,
+        vec!["us-east-1", "eu-west-1", "eu-west-1", "eu-west-1"],
+        "each request logged with the Region it was signed for"
+    );
+    // The control plane shows each Region's instances.
+    let get = |path: &'static str| {
+        let addr = server.addr();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request =
+                format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    let eu_listed = get("/_sim/regions/eu-west-1/instances").await;
+    assert!(eu_listed.starts_with("HTTP/1.1 200"), "{eu_listed}");
+    assert!(
+        eu_listed.contains("203.0.113.7/32") && !eu_listed.contains("db-1"),
+        "{eu_listed}"
+    );
+    let unknown = get("/_sim/regions/ap-south-9/instances").await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+}

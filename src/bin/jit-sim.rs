@@ -1,7 +1,9 @@
 //! `jit-sim`: the Lightsail simulator served over HTTP on loopback, for the local loop
 //! (`cargo lambda watch` with `AWS_ENDPOINT_URL_LIGHTSAIL`) and end-to-end scripts. The
 //! same port answers EventBridge's `PutEvents` (`AWS_ENDPOINT_URL_EVENTBRIDGE`); what it
-//! received is at `GET /_sim/events`.
+//! received is at `GET /_sim/events`. A fixture may name other Regions
+//! (`"regions": {"eu-west-1": {"instances": [...]}}`): requests signed for one are
+//! answered by its own simulator.
 //!
 //! usage: jit-sim [--port PORT] [--fixture FILE] [--page-size N] [--error-style plain|lightsail] [--open-mode merge|replace]
 
@@ -75,17 +77,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sim = match Sim::from_fixture_json(&fixture) {
-        Ok(sim) => sim,
+    let (sim, regions) = match Sim::regions_from_fixture_json(&fixture) {
+        Ok(sims) => sims,
         Err(e) => {
             eprintln!("jit-sim: {}: {e}", args.fixture);
             return ExitCode::from(2);
         }
     };
-    sim.set_page_size(args.page_size);
-    sim.set_open_mode(args.open_mode);
+    for sim in std::iter::once(&sim).chain(regions.values()) {
+        sim.set_page_size(args.page_size);
+        sim.set_open_mode(args.open_mode);
+    }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let server = match SimServer::start(sim, addr).await {
+    let served: Vec<String> = regions.keys().cloned().collect();
+    let server = match SimServer::start_with_regions(sim, regions, addr).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("jit-sim: cannot listen on {addr}: {e}");
@@ -93,8 +98,12 @@ async fn main() -> ExitCode {
         }
     };
     server.set_error_style(args.style);
+    let also = match served.is_empty() {
+        true => String::new(),
+        false => format!("; also Regions {} by signing Region", served.join(", ")),
+    };
     println!(
-        "jit-sim: Lightsail simulator on {} (fixture {}; EventBridge PutEvents too, received events at /_sim/events)",
+        "jit-sim: Lightsail simulator on {} (fixture {}{also}; EventBridge PutEvents too, received events at /_sim/events)",
         server.url(),
         args.fixture
     );

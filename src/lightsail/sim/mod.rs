@@ -19,7 +19,7 @@ pub mod http;
 pub mod model;
 pub mod tag_rules;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Deserialize;
@@ -117,9 +117,20 @@ pub struct Sim {
     state: Mutex<State>,
 }
 
-/// A fixture: the instances to seed the simulator with.
+/// A fixture: the instances to seed the simulator with, and optionally other Regions'
+/// (`"regions": {"eu-west-1": {"instances": [...]}}`), each its own world.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fixture {
+    pub instances: Vec<Instance>,
+    #[serde(default)]
+    pub regions: BTreeMap<String, RegionFixture>,
+}
+
+/// One other Region's instances.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionFixture {
     pub instances: Vec<Instance>,
 }
 
@@ -134,8 +145,20 @@ impl Sim {
     }
 
     pub fn from_fixture_json(text: &str) -> Result<Self, serde_json::Error> {
+        Ok(Sim::regions_from_fixture_json(text)?.0)
+    }
+
+    /// The home Region's simulator and one per other Region the fixture names.
+    pub fn regions_from_fixture_json(
+        text: &str,
+    ) -> Result<(Self, BTreeMap<String, Sim>), serde_json::Error> {
         let fixture: Fixture = serde_json::from_str(text)?;
-        Ok(Sim::new(fixture.instances))
+        let regions = fixture
+            .regions
+            .into_iter()
+            .map(|(region, f)| (region, Sim::new(f.instances)))
+            .collect();
+        Ok((Sim::new(fixture.instances), regions))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -15,9 +15,13 @@
 //!   the `events` service, answered by an [`EventsSim`](crate::events::sim::EventsSim)
 //!   the server owns (so one `AWS_ENDPOINT_URL` serves the function's two clients);
 //!   wire faults name it as `"operation": "PutEvents"`.
+//! * Several Regions on one port: each Lightsail request is answered by the simulator
+//!   of the Region its SigV4 credential scope names (`SimServer::start_with_regions`;
+//!   `jit-sim`'s fixture `"regions"`), the home one otherwise; the request log records
+//!   the Region.
 //! * A control plane for scripts under `/_sim/` (no auth): `GET /_sim/instances`,
-//!   `GET /_sim/events`, `GET /_sim/requests`, `POST /_sim/faults`,
-//!   `POST /_sim/error-style`.
+//!   `GET /_sim/regions/<region>/instances`, `GET /_sim/events`, `GET /_sim/requests`,
+//!   `POST /_sim/faults`, `POST /_sim/error-style`, `POST /_sim/open-mode`.
 //!
 //! Each concern has its own file so a change to one cannot hide in another: `server`
 //! listens and routes, `wire` is the Lightsail JSON codec, `events` the EventBridge one,

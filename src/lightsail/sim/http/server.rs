@@ -6,7 +6,15 @@
 //! injected latency still counts), then answered through the same [`Lightsail`] trait
 //! the in-memory tests call, so the HTTP front adds a codec and faults but no second
 //! copy of the service's rules.
+//!
+//! **Regions.** Lightsail is regional: one endpoint per Region, instance names unique
+//! only within one. The server holds one [`Sim`] per Region it serves and routes each
+//! Lightsail request by the Region its SigV4 credential scope was signed for, so a
+//! client of another Region sees another world even at the same URL. A request signed
+//! for a Region not served is answered by the home Region's simulator (the only one,
+//! unless [`SimServer::start_with_regions`] adds others), as before Regions existed.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,6 +48,8 @@ pub struct WireRequest {
     /// (`lightsail`, or `events` for PutEvents; empty when unsigned): which keys, region
     /// and service the client signed for.
     pub credential: String,
+    /// The Region of the credential scope (empty when unsigned): which simulator answered.
+    pub region: String,
     /// Every PortInfo carried all three source lists explicitly.
     pub explicit_sources: bool,
     /// 0 when no answer was sent (dropped, or the client gave up first).
@@ -48,12 +58,22 @@ pub struct WireRequest {
 
 /// What every connection shares: the simulators and the knobs tests turn.
 pub(super) struct Shared {
+    /// The home Region's simulator: every request not signed for one of `regions`.
     pub sim: Sim,
+    /// The other Regions' simulators, by Region name.
+    pub regions: BTreeMap<String, Sim>,
     pub events: EventsSim,
     pub faults: Mutex<Vec<WireFault>>,
     pub rng: Mutex<fastrand::Rng>,
     pub style: Mutex<ErrorStyle>,
     pub requests: Mutex<Vec<WireRequest>>,
+}
+
+impl Shared {
+    /// The simulator that answers a request signed for `region`.
+    pub fn serving(&self, region: &str) -> &Sim {
+        self.regions.get(region).unwrap_or(&self.sim)
+    }
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,10 +100,21 @@ struct Dropped;
 impl SimServer {
     /// Serve `sim` on `addr` (use port 0 for any free port), with an empty event bus.
     pub async fn start(sim: Sim, addr: SocketAddr) -> std::io::Result<SimServer> {
+        SimServer::start_with_regions(sim, BTreeMap::new(), addr).await
+    }
+
+    /// Serve `home` and, for requests signed for one of `regions`, that Region's
+    /// simulator.
+    pub async fn start_with_regions(
+        home: Sim,
+        regions: BTreeMap<String, Sim>,
+        addr: SocketAddr,
+    ) -> std::io::Result<SimServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            sim,
+            sim: home,
+            regions,
             events: EventsSim::new(),
             faults: Mutex::new(Vec::new()),
             rng: Mutex::new(fastrand::Rng::with_seed(7)),
@@ -122,6 +153,11 @@ impl SimServer {
 
     pub fn sim(&self) -> &Sim {
         &self.shared.sim
+    }
+
+    /// The simulator of `region`, when the server serves it besides the home Region.
+    pub fn region(&self, region: &str) -> Option<&Sim> {
+        self.shared.regions.get(region)
     }
 
     /// The event bus behind `AWSEvents.PutEvents` (also `GET /_sim/events`).
@@ -166,6 +202,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
     }
     let envelope = wire::envelope(&parts.headers);
     let request = wire::request_json(&body);
+    let region = wire::credential_region(&envelope.credential).to_string();
 
     // Logged on arrival: a client that times out during injected latency still counts.
     let index = {
@@ -174,6 +211,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
             operation: envelope.operation.clone(),
             signed: envelope.signed,
             credential: envelope.credential,
+            region: region.clone(),
             explicit_sources: wire::explicit_sources(&request),
             status: 0,
         });
@@ -210,7 +248,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, Dr
                 ),
             )),
             (Api::Lightsail, _) => Ok(
-                match dispatch(&shared.sim, &envelope.operation, &request).await {
+                match dispatch(shared.serving(&region), &envelope.operation, &request).await {
                     Ok(body) => wire::reply(StatusCode::OK, &body),
                     Err(err) => wire::error_reply(style, &err),
                 },

@@ -96,6 +96,12 @@ pub(super) fn envelope(headers: &HeaderMap) -> Envelope {
     }
 }
 
+/// The Region of a SigV4 credential scope `<key>/<date>/<region>/<service>/aws4_request`
+/// (empty when there is none).
+pub(super) fn credential_region(credential: &str) -> &str {
+    credential.split('/').nth(2).unwrap_or("")
+}
+
 /// The request body as JSON; anything unreadable is `null` (every member then missing).
 pub(super) fn request_json(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or(Value::Null)
