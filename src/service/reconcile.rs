@@ -97,8 +97,6 @@ pub struct Plan {
     /// Grants whose tags this reconcile removes.
     pub removed: Vec<Grant>,
     pub put: Option<Vec<PortRule>>,
-    /// What the firewall must be after this reconcile (the Put's body, when one is due).
-    pub desired: RuleSet,
     pub diff: Diff,
     /// Lockdown tags removed before the Put (an unlock, a lockdown past its end): should
     /// the Put fail, the next sweep restores the baseline instead of locking again.
@@ -125,6 +123,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the firewall must be after this reconcile: the Put's body, or, when no Put
+    /// is due, the live firewall `actual` the plan was made from.
+    pub fn desired(&self, actual: &RuleSet) -> RuleSet {
+        match &self.put {
+            Some(body) => RuleSet::from_rules(body),
+            None => actual.clone(),
+        }
+    }
+
     pub fn writes(&self) -> bool {
         self.put.is_some()
             || !self.untag.is_empty()
@@ -319,7 +326,6 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     Plan {
         instance_name: name.to_string(),
         put: (actual != desired).then(|| desired.to_rules()),
-        desired,
         diff,
         lift,
         untag,

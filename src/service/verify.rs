@@ -82,6 +82,7 @@ pub fn short_of_desired(
     let stand_in = baseline
         .filter(|_| Ledger::read(&fresh.tags).baseline.is_none())
         .and_then(|b| encode_baseline(b).ok());
+    let actual = RuleSet::from_rules(&fresh.ports);
     let desired = match stand_in {
         Some(tags) => {
             let mut with_baseline = fresh.clone();
@@ -89,11 +90,10 @@ pub fn short_of_desired(
                 .tags
                 .retain(|t| !t.key.starts_with(BASELINE_KEY));
             with_baseline.tags.extend(tags);
-            plan(policy, &with_baseline, Ending::Expired, now).desired
+            plan(policy, &with_baseline, Ending::Expired, now).desired(&actual)
         }
-        None => plan(policy, fresh, Ending::Expired, now).desired,
+        None => plan(policy, fresh, Ending::Expired, now).desired(&actual),
     };
-    let actual = RuleSet::from_rules(&fresh.ports);
     let mut short = Vec::new();
     for (range, sources) in desired.iter().filter(|(r, _)| ranges.contains(r)) {
         let mut rule = RuleSet::new();
