@@ -312,3 +312,23 @@ async fn a_command_that_cannot_finish_in_time_is_handed_on_and_finished_from_the
     let detail: Value = serde_json::from_str(&granted.entry.detail).unwrap();
     assert_eq!(detail["replyTo"], command["replyTo"]);
 }
+
+/// Past the budget with a bus that refuses the hand-off: the user is told it may not
+/// have taken effect (not a made-up rejection code), and nothing was queued.
+#[tokio::test(start_paused = true)]
+async fn a_hand_off_the_bus_refuses_is_said_plainly() {
+    let bus = Arc::new(EventsSim::new());
+    let w = slack_world(Policy::default()).with_events(Publisher::new(bus.clone(), "jit-bus"));
+    let _held = w.lightsail.pause_before(Op::Tag);
+    bus.fail(2, false);
+    let (status, message) = say(&w, signed(&body("U0ALICE", grant_text()))).await;
+    assert_eq!(status, 200);
+    assert_eq!(message["response_type"], "ephemeral", "{message}");
+    let text = message["text"].as_str().unwrap();
+    assert!(
+        text.contains("could not be queued") && text.contains("/jit status"),
+        "{text}"
+    );
+    assert!(!text.contains("LightsailRefused"), "{text}");
+    assert!(bus.events().is_empty());
+}

@@ -34,7 +34,6 @@ use crate::clock::{Clock, rfc3339};
 use crate::command::{Command, Echo};
 use crate::envelope::SentAt;
 use crate::lightsail::Lightsail;
-use crate::outcome::Outcome;
 use crate::service::App;
 
 /// How long a command may run before it is handed on: Slack waits 3 s for the answer,
@@ -108,7 +107,7 @@ fn accept<L: Lightsail, C: Clock>(
         return Err(Answer::Say(reply::ephemeral(&grammar::help_text())));
     };
     // Who asks is who Slack says (status names nobody: it only reads).
-    if command["action"] != "status" {
+    if !matches!(parsed, SlackCommand::Status { .. }) {
         command["requester"] = json!(slash.requester());
     }
     command["issuedAt"] = json!(rfc3339(signed_at));
@@ -126,7 +125,7 @@ fn accept<L: Lightsail, C: Clock>(
     // `requestId` to name the grant they are about (and the request's id is theirs as
     // the delivery's).
     let id = request_id(http.body());
-    if command["action"] == "grant" {
+    if matches!(parsed, SlackCommand::Grant { .. }) {
         command["requestId"] = json!(id);
     }
     Ok((slash, command, id))
@@ -216,17 +215,15 @@ async fn defer<L: Lightsail, C: Clock>(
                 error = why.as_str(),
                 "slack command could not be handed on"
             );
-            let outcome = Outcome::rejected(
-                &request_id,
-                None,
-                crate::rejection::Rejection::new(
-                    crate::rejection::Code::LightsailRefused,
-                    format!(
-                        "Lightsail is slow or busy and the command could not be queued ({why}); try again in a minute"
-                    ),
-                ),
-            );
-            reply::http(200, &reply::message(&outcome, who, app.clock.now()))
+            // Not a rejection (the command may be fine), and not known to be undone: the
+            // attempt may have recorded a grant before it was cut short.
+            reply::http(
+                200,
+                &reply::ephemeral(&format!(
+                    ":warning: {who}: Lightsail is slow or busy and the command could not be queued ({}); it may not have taken effect — check `/jit status` before sending it again.",
+                    crate::announce::slack_safe(&why)
+                )),
+            )
         }
     }
 }
