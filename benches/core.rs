@@ -176,6 +176,7 @@ fn instances() -> Vec<Instance> {
                 name: format!("web-{i:05}"),
                 tags,
                 ports,
+                ..Instance::default()
             }
         })
         .collect()

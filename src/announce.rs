@@ -7,13 +7,13 @@
 //! * the `DetailType`, one per kind of news ([`DetailType`]; a tag removed after its
 //!   grant ended is housekeeping, not news, and announces nothing);
 //! * the `Detail`: the same fields for every type (`eventId`, `summary`, `requestId`,
-//!   `instanceName`, `requester`, `rules`, `sources`, `expiresAt`, `reason`,
+//!   `region`, `instanceName`, `requester`, `rules`, `sources`, `expiresAt`, `reason`,
 //!   `replyTo`), plus a few per type (see [`detail`]);
 //! * an `eventId` that a redelivery of the same command computes again, so consumers
 //!   can drop duplicates (EventBridge, SQS and our own retries are all at least once).
 //!
 //! **Why the event id is a digest.** What makes two events "the same news" is a handful
-//! of values (the detail type, the instance, the grant, and for some types the delivery
+//! of values (the detail type, the instance and its Region, the grant, and for some types the delivery
 //! or the expiry), none of which is unique alone. Their SHA-256 (each part length-prefixed,
 //! so no two lists of parts collide) cut to 128 bits is fixed-length, needs no escaping
 //! and cannot be confused with any one of its inputs.
@@ -107,7 +107,7 @@ pub fn announce(decision: &Decision, delivery_id: &str) -> Option<Announcement> 
     Some(Announcement {
         detail_type,
         request_id: decision.request_id.to_string(),
-        instance: decision.instance.map(str::to_string),
+        instance: decision.instance.map(|i| i.to_string()),
         detail: Value::Object(detail).to_string(),
         event_id,
     })
@@ -129,7 +129,8 @@ pub fn event_id(detail_type: DetailType, decision: &Decision, delivery_id: &str)
     let mut hash = Sha256::new();
     for part in [
         detail_type.as_str(),
-        decision.instance.unwrap_or(""),
+        decision.instance.map(|i| i.region.as_str()).unwrap_or(""),
+        decision.instance.map(|i| i.name).unwrap_or(""),
         decision.request_id,
         discriminator,
     ] {
@@ -160,7 +161,8 @@ pub fn detail(detail_type: DetailType, d: &Decision, event_id: &str) -> Map<Stri
         json!(summary(detail_type, d, &rules, &sources)),
     );
     detail.insert("requestId".into(), json!(d.request_id));
-    detail.insert("instanceName".into(), json!(d.instance));
+    detail.insert("region".into(), json!(d.instance.map(|i| i.region)));
+    detail.insert("instanceName".into(), json!(d.instance.map(|i| i.name)));
     detail.insert("requester".into(), json!(requester));
     detail.insert("rules".into(), json!(rules));
     detail.insert("sources".into(), json!(sources));
@@ -217,7 +219,10 @@ fn lockdown_ended_by(d: &Decision) -> &'static str {
 
 /// One sentence for a chat message; `rules` and `sources` as the detail lists them.
 fn summary(detail_type: DetailType, d: &Decision, rules: &[String], sources: &[&str]) -> String {
-    let instance = d.instance.map(slack_safe).unwrap_or_else(|| "*".into());
+    let instance = d
+        .instance
+        .map(|i| slack_safe(&i.to_string()))
+        .unwrap_or_else(|| "*".into());
     let owner = slack_safe(d.owner.or(d.requester).unwrap_or("someone"));
     let rules = rules.join(", ");
     let sources = sources.join(", ");
@@ -250,7 +255,7 @@ fn summary(detail_type: DetailType, d: &Decision, rules: &[String], sources: &[&
                 .unwrap_or_else(|| "command".into());
             let on = d
                 .instance
-                .map(|i| format!(" on {}", slack_safe(i)))
+                .map(|i| format!(" on {}", slack_safe(&i.to_string())))
                 .unwrap_or_default();
             match d.error {
                 Some(e) => format!(

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use crate::clock::rfc3339;
 use crate::firewall::{PortRange, Sources};
 use crate::ledger::{Grant, ReplyTo};
+use crate::region::InstanceRef;
 use crate::rejection::Rejection;
 
 /// The `decision` field: what happened to a grant or a command.
@@ -45,7 +46,7 @@ pub struct Decision<'a> {
     pub requester: Option<&'a str>,
     /// The grant's own requester, when the decision is about a grant.
     pub owner: Option<&'a str>,
-    pub instance: Option<&'a str>,
+    pub instance: Option<InstanceRef<'a>>,
     pub ports: &'a [PortRange],
     pub sources: Option<&'a Sources>,
     pub expires_at: Option<Timestamp>,
@@ -67,7 +68,7 @@ pub struct Decision<'a> {
 
 impl<'a> Decision<'a> {
     /// A decision about `grant` on `instance`, attributed to the grant's requester.
-    pub fn about(decision: Verdict, grant: &'a Grant, instance: &'a str) -> Self {
+    pub fn about(decision: Verdict, grant: &'a Grant, instance: InstanceRef<'a>) -> Self {
         Decision {
             decision,
             request_id: &grant.request_id,
@@ -85,7 +86,7 @@ impl<'a> Decision<'a> {
     /// A refused command: no grant, the code as the reason, the message as detail.
     pub fn rejected(
         request_id: &'a str,
-        instance: Option<&'a str>,
+        instance: Option<InstanceRef<'a>>,
         rejection: &'a Rejection,
     ) -> Self {
         Decision {
@@ -102,7 +103,7 @@ impl<'a> Decision<'a> {
         decision: Verdict,
         request_id: &'a str,
         requester: Option<&'a str>,
-        instance: &'a str,
+        instance: InstanceRef<'a>,
     ) -> Self {
         Decision {
             requester,
@@ -141,7 +142,8 @@ impl<'a> Decision<'a> {
             decision = <&str>::from(self.decision),
             requestId = self.request_id,
             requester = self.requester.unwrap_or(""),
-            instance = self.instance.unwrap_or(""),
+            region = self.instance.map(|i| i.region.as_str()).unwrap_or(""),
+            instance = self.instance.map(|i| i.name).unwrap_or(""),
             rules = rules.join(",").as_str(),
             sources = sources.join(",").as_str(),
             expiresAt = self.expires_at.map(rfc3339).unwrap_or_default().as_str(),

@@ -12,6 +12,7 @@
 //! | layer | module | concept |
 //! |---|---|---|
 //! | core | [`clock`] | time as an injected [`clock::Clock`] |
+//! | core | [`region`] | Lightsail Regions: an instance is `(region, name)` |
 //! | core | [`rejection`] | typed rejections: a stable `code` and a message naming the field |
 //! | core | [`firewall`] | ports, sources, Lightsail's `PortInfo`, the canonical rule set and diffs |
 //! | core | [`ledger`] | grants and captured baselines encoded as tags within Lightsail's limits |
@@ -48,6 +49,7 @@ pub mod lightsail;
 pub mod local;
 pub mod outcome;
 pub mod policy;
+pub mod region;
 pub mod rejection;
 pub mod service;
 pub mod slack;

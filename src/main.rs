@@ -1,7 +1,8 @@
 //! The Lambda function. Everything expensive happens once, before the first event:
-//! logging, the policy (an invalid one stops the cold start with a message naming the
-//! field), the SDK configuration and the clients (Lightsail; EventBridge when
-//! `JIT_EVENT_BUS` is set). No network call is made here.
+//! logging, the SDK configuration, the policy (an invalid one stops the cold start with a
+//! message naming the field) and the home Region's Lightsail client. Clients for other
+//! Regions and EventBridge (`JIT_EVENT_BUS`) are built at their first use. No network
+//! call is made here.
 //!
 //! The runtime is tokio's current-thread one: the work is waiting on Lightsail, which one
 //! thread does as well as many (Lambda gives less than one vCPU below 1,769 MB), and
@@ -18,7 +19,9 @@ use lightsail_jit::clock::SystemClock;
 use lightsail_jit::events::aws::LazyAwsEventBus;
 use lightsail_jit::events::{Publisher, bus_name_from_env};
 use lightsail_jit::handler::handle;
-use lightsail_jit::lightsail::aws::{AwsLightsail, sdk_config_from_env};
+use lightsail_jit::lightsail::aws::{
+    AwsLightsail, no_lightsail_region, other_regions, sdk_config_from_env,
+};
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::policy::Policy;
 use lightsail_jit::service::App;
@@ -28,7 +31,6 @@ use lightsail_jit::strict_json::Strict;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let policy = Policy::from_env().inspect_err(cold_start_aborted)?;
     let roots = TrustRoots::from_env().inspect_err(cold_start_aborted)?;
     if roots == TrustRoots::System {
         tracing::warn!(%roots, "JIT_TLS_ROOTS: trusting the platform's root store");
@@ -37,8 +39,16 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config_from_env(roots)
         .await
         .inspect_err(cold_start_aborted)?;
+    // The policy after the configuration: the function's own Region (AWS_REGION) is what
+    // a bare instance name and a command without `region` mean.
+    let lightsail = AwsLightsail::from_config(&config)
+        .ok_or_else(|| no_lightsail_region(&config))
+        .inspect_err(cold_start_aborted)?;
+    let policy = Policy::from_env(lightsail.region()).inspect_err(cold_start_aborted)?;
+    // Other Regions' clients are built when a command first goes there.
+    let regions = other_regions(&config, &policy);
     let slack = slack_secret_from_env();
-    let mut app = App::new(AwsLightsail::from_config(&config), policy, SystemClock);
+    let mut app = App::new(lightsail, policy, SystemClock).with_regions(regions);
     if let Some(secret) = slack {
         app = app.with_slack(secret);
     }

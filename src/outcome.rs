@@ -11,6 +11,7 @@ use crate::clock::{serialize_optional_second, serialize_second};
 use crate::command::ActionName;
 use crate::firewall::{Diff, PortRange, PortRule, Sources};
 use crate::ledger::{Grant, Tag};
+use crate::region::{InstanceRef, Region};
 use crate::rejection::{Code, Rejection};
 
 #[derive(Clone, Debug, PartialEq, Serialize, strum::IntoStaticStr)]
@@ -20,6 +21,7 @@ pub enum Outcome {
     #[serde(rename_all = "camelCase")]
     Granted {
         request_id: String,
+        region: Region,
         instance_name: String,
         #[serde(serialize_with = "serialize_second")]
         expires_at: Timestamp,
@@ -39,12 +41,15 @@ pub enum Outcome {
     Rejected {
         request_id: String,
         #[serde(skip_serializing_if = "Option::is_none")]
+        region: Option<Region>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         instance_name: Option<String>,
         error: Rejection,
     },
     #[serde(rename_all = "camelCase")]
     Revoked {
         request_id: String,
+        region: Region,
         instance_name: String,
         revoked: Vec<String>,
         api_calls: usize,
@@ -52,6 +57,7 @@ pub enum Outcome {
     #[serde(rename_all = "camelCase")]
     Extended {
         request_id: String,
+        region: Region,
         instance_name: String,
         #[serde(serialize_with = "serialize_second")]
         expires_at: Timestamp,
@@ -99,10 +105,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn rejected(request_id: &str, instance_name: Option<&str>, error: Rejection) -> Outcome {
+    pub fn rejected(request_id: &str, instance: Option<InstanceRef>, error: Rejection) -> Outcome {
         Outcome::Rejected {
             request_id: request_id.to_string(),
-            instance_name: instance_name.map(str::to_string),
+            region: instance.map(|i| i.region),
+            instance_name: instance.map(|i| i.name.to_string()),
             error,
         }
     }
@@ -117,6 +124,7 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceFailure {
+    pub region: Region,
     pub instance_name: String,
     /// Our code (`LightsailRefused`, `InstanceNotFound`, …); Lightsail's is in `message`.
     pub code: Code,
@@ -127,6 +135,7 @@ pub struct InstanceFailure {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstancePlan {
+    pub region: Region,
     pub instance_name: String,
     /// `OpenInstancePublicPorts` calls (grant).
     pub open: Vec<PortRule>,
@@ -145,10 +154,11 @@ pub struct InstancePlan {
 }
 
 impl InstancePlan {
-    /// A plan that does nothing to `instance_name`, to build on.
-    pub fn empty(instance_name: &str) -> Self {
+    /// A plan that does nothing to `instance`, to build on.
+    pub fn empty(instance: InstanceRef) -> Self {
         InstancePlan {
-            instance_name: instance_name.to_string(),
+            region: instance.region,
+            instance_name: instance.name.to_string(),
             open: Vec::new(),
             put_body: None,
             tags_to_write: Vec::new(),
@@ -179,6 +189,7 @@ pub enum BaselineOrigin {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceStatus {
+    pub region: Region,
     pub instance_name: String,
     pub grants: Vec<GrantView>,
     /// Where the baseline in force comes from: `declared` (policy), `captured` (tags),

@@ -47,6 +47,9 @@ pub enum Code {
     InvalidInstanceName,
     InstanceNotManaged,
     InstanceNotFound,
+    /// The command's `region` is not one of the policy's `regions` (or not a Lightsail
+    /// Region at all): this function does not manage instances there.
+    RegionNotManaged,
     InvalidRequestId,
     InvalidRequester,
     InvalidReason,

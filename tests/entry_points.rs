@@ -358,6 +358,33 @@ fn an_invalid_policy_stops_the_cold_start_naming_the_field() {
 }
 
 #[test]
+fn regions_are_checked_at_cold_start() {
+    let (succeeded, all) =
+        cold_start(&[("JIT_POLICY", r#"{"regions": ["us-east-1", "eu-west-9"]}"#)]);
+    assert!(!succeeded);
+    assert!(all.contains("cold start aborted"), "{all}");
+    assert!(
+        all.contains(r#"regions[1]: \"eu-west-9\" is not a Lightsail Region"#),
+        "{all}"
+    );
+
+    let (succeeded, all) = cold_start(&[("AWS_REGION", "me-south-1")]);
+    assert!(!succeeded);
+    assert!(all.contains("cold start aborted"), "{all}");
+    assert!(
+        all.contains("AWS_REGION me-south-1 is not a Lightsail Region"),
+        "{all}"
+    );
+
+    let (_, many) = cold_start(&[(
+        "JIT_POLICY",
+        r#"{"regions": ["us-east-1", "eu-west-1", "ap-northeast-1"]}"#,
+    )]);
+    assert!(!many.contains("cold start aborted"), "{many}");
+    assert!(many.contains("Connection refused"), "{many}");
+}
+
+#[test]
 fn an_unknown_trust_store_stops_the_cold_start_naming_the_variable() {
     let (succeeded, all) = cold_start(&[("JIT_TLS_ROOTS", "mozilla")]);
     assert!(!succeeded);

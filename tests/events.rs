@@ -44,10 +44,11 @@ fn types(bus: &EventsSim) -> Vec<String> {
         .collect()
 }
 
-const COMMON: [&str; 10] = [
+const COMMON: [&str; 11] = [
     "eventId",
     "summary",
     "requestId",
+    "region",
     "instanceName",
     "requester",
     "rules",
@@ -82,6 +83,7 @@ async fn a_grant_announces_one_event_with_every_documented_field() {
     let d = detail(event);
     assert_eq!(keys(&d), expected_keys(&["breakGlass", "cappedBy"]), "{d}");
     assert_eq!(d["requestId"], "chg-1001");
+    assert_eq!(d["region"], "us-east-1");
     assert_eq!(d["instanceName"], "web-1");
     assert_eq!(d["requester"], "alice");
     assert_eq!(d["rules"], json!(["22/tcp"]));

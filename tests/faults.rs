@@ -207,7 +207,7 @@ impl Scenario {
             };
             self.locks.insert(name.to_string(), lock);
         }
-        let window = self.policy().window_in_force(name, now).is_some();
+        let window = self.policy().window_in_force(at_home(name), now).is_some();
         window || self.locks[name].in_force(now) == Some(true)
     }
 
@@ -328,7 +328,7 @@ impl Scenario {
                     "step {step}: {out}"
                 );
             }
-        } else if let Some((_, start)) = self.policy().next_window(&instance, now) {
+        } else if let Some((_, start)) = self.policy().next_window(at_home(&instance), now) {
             assert!(
                 until <= start,
                 "step {step}: a grant reaches into the window starting {start}: {out}"
@@ -379,7 +379,8 @@ impl Scenario {
                     "step {step}: {id} extended during a lockdown: {out}"
                 );
                 let until: Timestamp = out["expiresAt"].as_str().unwrap().parse().unwrap();
-                if let Some((_, start)) = self.policy().next_window(&promise.instance, now) {
+                if let Some((_, start)) = self.policy().next_window(at_home(&promise.instance), now)
+                {
                     assert!(
                         until <= start,
                         "step {step}: an extension reaches into the window starting {start}: {out}"
@@ -476,12 +477,12 @@ impl Scenario {
         let now = self.now();
         let ledger = self.ledger(name);
         let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
-            || self.policy().window_in_force(name, now).is_some();
+            || self.policy().window_in_force(at_home(name), now).is_some();
         let baseline = &self.baselines[name];
         let mut kept = match locked {
             true => self
                 .policy()
-                .lockdown_rules(name)
+                .lockdown_rules(at_home(name))
                 .unwrap_or(baseline)
                 .clone(),
             false => baseline.clone(),
@@ -604,7 +605,7 @@ impl Scenario {
         let (windowed, lifted): (Vec<String>, Vec<String>) = targets
             .iter()
             .cloned()
-            .partition(|t| self.policy().window_in_force(t, now).is_some());
+            .partition(|t| self.policy().window_in_force(at_home(t), now).is_some());
         let result = invoke(&self.world, command.clone()).await;
         let step = self.steps;
         let Ok(out) = result else {
@@ -659,9 +660,9 @@ impl Scenario {
     async fn window_edge(&mut self, faulty: bool) {
         let name = self.pick(&INSTANCES).to_string();
         let now = self.now();
-        let edge = match self.policy().window_in_force(&name, now) {
+        let edge = match self.policy().window_in_force(at_home(&name), now) {
             Some(w) => w.occurrence.end,
-            None => match self.policy().next_window(&name, now) {
+            None => match self.policy().next_window(at_home(&name), now) {
                 Some((_, start)) => start,
                 None => return,
             },
@@ -737,10 +738,13 @@ impl Scenario {
         let ledger = Ledger::read(&instance.tags);
         let baseline = &self.baselines[name];
         let record = ledger.lockdown.as_ref().filter(|r| r.in_force(now));
-        let locked = record.is_some() || policy.window_in_force(name, now).is_some();
+        let locked = record.is_some() || policy.window_in_force(at_home(name), now).is_some();
         // Locked: the lockdown rules (default: the baseline) and break-glass grants only.
         let mut desired = match locked {
-            true => policy.lockdown_rules(name).unwrap_or(baseline).clone(),
+            true => policy
+                .lockdown_rules(at_home(name))
+                .unwrap_or(baseline)
+                .clone(),
             false => baseline.clone(),
         };
         for grant in ledger.active(now) {
@@ -773,8 +777,10 @@ impl Scenario {
         // tags know what to restore, and they keep it (reconcile's
         // `lockdown_replaces_baseline`).
         let replaces = locked
-            && policy.declared_baseline(name).is_none()
-            && policy.lockdown_rules(name).is_some_and(|r| r != baseline);
+            && policy.declared_baseline(at_home(name)).is_none()
+            && policy
+                .lockdown_rules(at_home(name))
+                .is_some_and(|r| r != baseline);
         assert_eq!(
             ledger.baseline.is_some(),
             !ledger.grants.is_empty() || replaces,
@@ -816,7 +822,7 @@ async fn invariants_hold_under_random_faults() {
         advance(&s.world, 13 * 3600 + LINGER_SECS);
         while let Some(end) = INSTANCES
             .iter()
-            .filter_map(|n| s.policy().window_in_force(n, s.now()))
+            .filter_map(|n| s.policy().window_in_force(at_home(n), s.now()))
             .map(|w| w.occurrence.end)
             .max()
         {

@@ -224,8 +224,10 @@ async fn unlock_cannot_end_a_window() {
     let windowed = Policy::from_value(json!({"instances": {"web-1": {
         "lockdownWindows": [{"from": "09:00", "to": "11:00"}]}}}))
     .unwrap();
-    policy.instances.get_mut("web-1").unwrap().lockdown_windows =
-        windowed.instances["web-1"].lockdown_windows.clone();
+    let web = |p: &Policy| p.instances[&HOME]["web-1"].lockdown_windows.clone();
+    let windows = web(&windowed);
+    let home = policy.instances.get_mut(&HOME).unwrap();
+    home.get_mut("web-1").unwrap().lockdown_windows = windows;
     let w = world_with(policy);
     ok(&w, sweep()).await;
     w.lightsail.clear_calls();

@@ -107,7 +107,7 @@ async fn the_window_ends_grants_keeps_its_rules_and_gives_the_baseline_back() {
     );
     let locked = RuleSet::from_rules(
         &web_policy(json!({"from": "10:30", "to": "12:00"}))
-            .lockdown_rules("web-1")
+            .lockdown_rules(at_home("web-1"))
             .unwrap()
             .to_rules(),
     );

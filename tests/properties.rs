@@ -167,10 +167,27 @@ proptest! {
                 prop_assert!(value.chars().count() <= MAX_VALUE_CHARS);
                 prop_assert_eq!(decode_grant(&tag.key, &value), Some(g));
             }
-            Err(_) => {
-                // Only a grant whose value would exceed Lightsail's limit is refused.
+            Err(e) => {
+                // Only a grant whose value would exceed Lightsail's limit is refused: the
+                // value is `<version> <granted> <expires> <ports> <sources> <requester>`
+                // (version `v1`, or `v1-breakglass`: 13 characters; two 10-digit times;
+                // five spaces), each port `protocol.from.to` and each source followed by a
+                // `+` (one too many of each is counted).
                 let sources: usize = g.sources.iter().map(|s| s.len() + 1).sum();
-                prop_assert!(sources + g.requester.len() + g.ports.len() * 8 > 200);
+                let ports: usize = g
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        p.protocol.as_str().len() + format!(".{}.{}+", p.from_port, p.to_port).len()
+                    })
+                    .sum();
+                let version = if g.break_glass { 13 } else { 2 };
+                let fixed = version + 2 * 10 + 5 - 2;
+                prop_assert!(
+                    fixed + sources + g.requester.len() + ports > MAX_VALUE_CHARS,
+                    "refused: {e}; {sources} + {} + {ports}",
+                    g.requester.len()
+                );
             }
         }
     }
@@ -292,6 +309,7 @@ fn instance_with(baseline: &RuleSet, grants: Vec<Grant>, live: &RuleSet) -> (Ins
             name: "web-1".into(),
             tags,
             ports: live.to_rules(),
+            ..Instance::default()
         },
         kept,
     )

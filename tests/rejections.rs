@@ -187,6 +187,24 @@ fn cases() -> Vec<(Code, &'static str, Option<&'static str>, Value)> {
             g(json!({"instanceName": "ghost-1"})),
         ),
         (
+            Code::RegionNotManaged,
+            "it manages us-east-1",
+            None,
+            g(json!({"region": "eu-west-1"})),
+        ),
+        (
+            Code::RegionNotManaged,
+            "\"mars-1\" is not a Lightsail Region",
+            None,
+            g(json!({"region": "mars-1"})),
+        ),
+        (
+            Code::RegionNotManaged,
+            "name one of them as the command's `region`",
+            Some(r#"{"regions": ["eu-west-1"]}"#),
+            g(json!({})),
+        ),
+        (
             Code::InvalidRequestId,
             "requestId",
             None,

@@ -28,7 +28,7 @@ fn model() -> Model {
             key: MANAGED_TAG.into(),
             value: None,
         }],
-        ports: vec![],
+        ..Instance::default()
     }])
 }
 

@@ -103,7 +103,7 @@ fn adapter(url: &str, roots: TrustRoots) -> AwsLightsail {
         .http_client(https_client(roots).unwrap())
         .retry_config(RetryConfig::disabled())
         .build();
-    AwsLightsail::new(Client::from_conf(config))
+    AwsLightsail::new(Client::from_conf(config), HOME)
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ fn adapter(url: &str, attempt_timeout: Option<Duration>) -> AwsLightsail {
                 .build(),
         );
     }
-    AwsLightsail::new(Client::from_conf(config.build()))
+    AwsLightsail::new(Client::from_conf(config.build()), HOME)
 }
 
 fn attempts(server: &SimServer, operation: &str) -> usize {
@@ -379,11 +379,14 @@ async fn one_server_answers_each_region_from_its_own_world() {
     .await
     .unwrap();
     let home = adapter(&server.url(), None);
-    let ireland = AwsLightsail::new(Client::from_conf(
-        sdk_config(&server.url())
-            .region(aws_sdk_lightsail::config::Region::new("eu-west-1"))
-            .build(),
-    ));
+    let ireland = AwsLightsail::new(
+        Client::from_conf(
+            sdk_config(&server.url())
+                .region(aws_sdk_lightsail::config::Region::new("eu-west-1"))
+                .build(),
+        ),
+        Region::parse("eu-west-1").unwrap(),
+    );
     let home_web = home.get_instance("web-1").await.unwrap();
     let eu_web = ireland.get_instance("web-1").await.unwrap();
     assert_eq!(
@@ -442,4 +445,80 @@ async fn one_server_answers_each_region_from_its_own_world() {
     );
     let unknown = get("/_sim/regions/ap-south-9/instances").await;
     assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+}
+
+/// One function, two Regions, over the wire (#15): the home client comes from the
+/// configuration, eu-west-1's is built from the same configuration on first use
+/// (`other_regions`), and every call it makes is signed for eu-west-1, so the simulator
+/// answers it from that Region's world. A sweep without `region` goes to both.
+#[tokio::test]
+async fn the_function_reaches_each_region_with_its_own_signed_client() {
+    use aws_sdk_lightsail::config::SharedCredentialsProvider;
+    use lightsail_jit::lightsail::aws::other_regions;
+    use serde_json::json;
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::net::{Ipv4Addr, SocketAddr};
+    let server = SimServer::start_with_regions(
+        lightsail_jit::lightsail::sim::Sim::new(instances()),
+        BTreeMap::from([(
+            "eu-west-1".to_string(),
+            lightsail_jit::lightsail::sim::Sim::new(instances()),
+        )]),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap();
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_lightsail::config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_sdk_lightsail::config::Credentials::new("test", "test", None, None, "test"),
+        ))
+        .endpoint_url(server.url())
+        .build();
+    let policy = Policy::from_value(json!({
+        "regions": ["us-east-1", "eu-west-1"], "requireIssuedAt": false
+    }))
+    .unwrap();
+    let regions = other_regions(&config, &policy);
+    let home = AwsLightsail::from_config(&config).unwrap();
+    let app =
+        App::new(home, policy, ManualClock::new(START.parse().unwrap())).with_regions(regions);
+    assert_eq!(app.regions.built(), 0);
+
+    let mut grant = grant_on("web-1", "eu-1", "203.0.113.7", 3600);
+    grant["region"] = json!("eu-west-1");
+    let out = lightsail_jit::handler::handle(&app, lambda_event(&grant, "req-eu"))
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "granted", "{out}");
+    assert_eq!(out["region"], "eu-west-1", "{out}");
+    assert_eq!(app.regions.built(), 1);
+    let signed: Vec<String> = server.requests().into_iter().map(|r| r.region).collect();
+    assert!(
+        !signed.is_empty() && signed.iter().all(|r| r == "eu-west-1"),
+        "{signed:?}"
+    );
+    let eu_sim = server.region("eu-west-1").unwrap();
+    assert!(eu_sim.firewall("web-1").contains(&ssh_from("203.0.113.7")));
+    assert!(
+        !server
+            .sim()
+            .firewall("web-1")
+            .contains(&ssh_from("203.0.113.7"))
+    );
+
+    let out = lightsail_jit::handler::handle(
+        &app,
+        lambda_event(&json!({"action": "sweep"}), "req-sweep"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "swept", "{out}");
+    let signed: BTreeSet<String> = server.requests().into_iter().map(|r| r.region).collect();
+    assert_eq!(
+        signed,
+        BTreeSet::from(["eu-west-1".to_string(), "us-east-1".to_string()])
+    );
+    assert_eq!(app.regions.built(), 1, "the client is built once");
 }

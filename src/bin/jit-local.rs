@@ -14,11 +14,14 @@ use lightsail_jit::clock::ManualClock;
 use lightsail_jit::events::Publisher;
 use lightsail_jit::events::sim::EventsSim;
 use lightsail_jit::lightsail::Lightsail;
-use lightsail_jit::lightsail::aws::AwsLightsail;
+use lightsail_jit::lightsail::aws::{
+    AwsLightsail, no_lightsail_region, other_regions, sdk_config_from_env,
+};
 use lightsail_jit::lightsail::sim::Sim;
 use lightsail_jit::lightsail::trust::TrustRoots;
 use lightsail_jit::local::{Args, RunnerClock, Step, local_secret, parse_args, run_steps};
 use lightsail_jit::policy::Policy;
+use lightsail_jit::region::Region;
 use lightsail_jit::service::App;
 
 #[tokio::main]
@@ -40,31 +43,42 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `--policy`'s file, else the environment's (`JIT_POLICY_FILE`, `JIT_POLICY`), for a
+/// function in `home`.
+fn load_policy(args: &Args, home: Region) -> Result<Policy, String> {
+    match &args.policy {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Policy::from_json_in(&text, home)
+        }
+        None => Policy::from_env(home),
+    }
+    .map_err(|e| e.to_string())
+}
+
 async fn run(args: Args) -> Result<bool, String> {
     if std::env::var_os("RUST_LOG").is_some() {
         lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
     }
-    let policy = match &args.policy {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Policy::from_json(&text)
-        }
-        None => Policy::from_env(),
-    }
-    .map_err(|e| e.to_string())?;
     if args.aws {
         let roots = TrustRoots::from_env().map_err(|e| e.to_string())?;
         eprintln!(
             "jit-local: --aws: using real Lightsail with the default credential chain \
              (trusted roots: {roots})"
         );
-        let lightsail = AwsLightsail::from_env(roots)
+        let config = sdk_config_from_env(roots)
             .await
             .map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
-        let app = with_slack(App::new(lightsail, policy, RunnerClock::System));
-        return report(&app, &args.steps, None).await;
+        let lightsail =
+            AwsLightsail::from_config(&config).ok_or_else(|| no_lightsail_region(&config))?;
+        let policy = load_policy(&args, lightsail.region())?;
+        let regions = other_regions(&config, &policy);
+        let app = App::new(lightsail, policy, RunnerClock::System).with_regions(regions);
+        return report(&with_slack(app), &args.steps, None).await;
     }
+    // The simulator is one Region's Lightsail: us-east-1's.
+    let policy = load_policy(&args, Region::US_EAST_1)?;
     let fixture = std::fs::read_to_string(&args.fixture)
         .map_err(|e| format!("{}: {e}", args.fixture.display()))?;
     let sim =

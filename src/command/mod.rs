@@ -49,6 +49,7 @@ pub use validate::{
 };
 
 use crate::ledger::ReplyTo;
+use crate::region::Region;
 use crate::rejection::{Code, Rejection};
 use fields::Fields;
 
@@ -68,6 +69,9 @@ pub struct Command {
     pub reply_to: Option<ReplyTo>,
     /// `issuedAt`: when the producer issued it; the age `grant` and `extend` are held to.
     pub issued_at: Option<jiff::Timestamp>,
+    /// `region`: where the instances are. Absent: the function's own Region for a
+    /// command about named instances, every managed Region for one about all of them.
+    pub region: Option<Region>,
     pub action: Action,
 }
 
@@ -140,6 +144,7 @@ impl Command {
         let dry_run = f.bool("dryRun")?;
         let reply_to = f.value("replyTo").map(ReplyTo::from_value).transpose()?;
         let issued_at = issued_at::parse(&mut f)?;
+        let region = f.string("region")?.map(region).transpose()?;
         let grant = || request_id.clone().map(GrantId::from_valid);
         let action = match name.parse::<ActionName>() {
             Ok(ActionName::Grant) => Action::Grant(GrantRequest::parse(&mut f)?),
@@ -157,9 +162,37 @@ impl Command {
             dry_run,
             reply_to,
             issued_at,
+            region,
             action,
         })
     }
+
+    /// Whether the command is about every instance (no `instanceNames`, no
+    /// `instanceName`): then, without `region`, it covers every managed Region.
+    pub fn covers_every_instance(&self) -> bool {
+        match &self.action {
+            Action::Sweep(s) => s.instance_names.is_none(),
+            Action::Lockdown(l) => l.selection.instance_names.is_none(),
+            Action::Unlock(u) => u.selection.instance_names.is_none(),
+            Action::Status(s) => s.instance_name.is_none(),
+            Action::Grant(_) | Action::Revoke(_) | Action::Extend(_) => false,
+        }
+    }
+}
+
+/// `region`: a Lightsail Region; any other name is refused as not managed (no policy
+/// could list it).
+fn region(name: &str) -> Result<Region, Rejection> {
+    Region::parse(name).ok_or_else(|| {
+        Rejection::new(
+            Code::RegionNotManaged,
+            format!(
+                "`region` {} is not a Lightsail Region ({})",
+                printable(name, 40),
+                crate::region::known()
+            ),
+        )
+    })
 }
 
 fn unknown_action(name: &str) -> Rejection {

@@ -167,6 +167,7 @@ fn eventbridge(event: &Value, fallback_id: &str, carrier: Carrier) -> Delivery {
             dry_run: false,
             reply_to: None,
             issued_at: None,
+            region: None,
             action: Action::Sweep(Selection::default()),
         }),
         Some(detail @ Value::Object(_)) => return parsed(id, detail, sent_at),

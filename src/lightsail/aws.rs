@@ -24,30 +24,85 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use crate::firewall::{PortRule, Protocol};
 use crate::ledger::Tag;
 use crate::lightsail::trust::{AMAZON_TRUST_SERVICES_PEM, TrustRoots};
-use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page};
+use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page, Regions};
+use crate::policy::Policy;
+use crate::region::Region;
 
 pub struct AwsLightsail {
     client: Client,
+    /// The client's Region: every instance it reads is in it.
+    region: Region,
 }
 
 impl AwsLightsail {
-    pub fn new(client: Client) -> Self {
-        AwsLightsail { client }
+    /// `client`, which must be configured for `region`.
+    pub fn new(client: Client, region: Region) -> Self {
+        AwsLightsail { client, region }
     }
 
     /// A client over an SDK configuration already loaded (see [`sdk_config_from_env`]),
-    /// so other clients (EventBridge) can share its HTTP client and credentials.
-    pub fn from_config(config: &SdkConfig) -> Self {
-        AwsLightsail::new(Client::new(config))
+    /// in its Region, so other clients (EventBridge, other Regions) can share its HTTP
+    /// client and credentials. `None` when the configuration names no Lightsail Region.
+    pub fn from_config(config: &SdkConfig) -> Option<Self> {
+        let region = config_region(config)?;
+        Some(AwsLightsail::new(Client::new(config), region))
+    }
+
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// A client over `config` in another Region: the same HTTP client, credentials and
+    /// endpoint override (`AWS_ENDPOINT_URL_LIGHTSAIL`), signing for `region`.
+    pub fn in_region(config: &SdkConfig, region: Region) -> Self {
+        let conf = aws_sdk_lightsail::config::Builder::from(config)
+            .region(aws_config::Region::from_static(region.as_str()))
+            .build();
+        AwsLightsail::new(Client::from_conf(conf), region)
     }
 
     /// [`sdk_config_from_env`] and a client over it; the endpoint may be overridden with
     /// `AWS_ENDPOINT_URL_LIGHTSAIL`.
-    pub async fn from_env(roots: TrustRoots) -> Result<Self, HttpClientError> {
-        Ok(AwsLightsail::from_config(
-            &sdk_config_from_env(roots).await?,
-        ))
+    pub async fn from_env(roots: TrustRoots) -> Result<Self, String> {
+        let config = sdk_config_from_env(roots)
+            .await
+            .map_err(|e| format!("cannot build the HTTPS client: {e}"))?;
+        AwsLightsail::from_config(&config).ok_or_else(|| no_lightsail_region(&config))
     }
+}
+
+/// Clients for the policy's Regions other than home, each built over `config` the first
+/// time a command goes there (a single-Region policy builds none).
+pub fn other_regions(config: &SdkConfig, policy: &Policy) -> Regions<AwsLightsail> {
+    let others: Vec<Region> = policy
+        .regions
+        .iter()
+        .copied()
+        .filter(|r| *r != policy.home)
+        .collect();
+    if others.is_empty() {
+        return Regions::default();
+    }
+    let config = config.clone();
+    Regions::lazy(others, move |region| {
+        AwsLightsail::in_region(&config, region)
+    })
+}
+
+/// Why [`AwsLightsail::from_config`] has no client: the message a person can act on.
+pub fn no_lightsail_region(config: &SdkConfig) -> String {
+    match config.region() {
+        None => "no AWS Region is set: set AWS_REGION to the Region this function runs in".into(),
+        Some(region) => format!(
+            "AWS_REGION {region} is not a Lightsail Region ({}): run the function in one of them and name the others in the policy's `regions`",
+            crate::region::known()
+        ),
+    }
+}
+
+/// The configuration's Region, when it is a Lightsail Region.
+pub fn config_region(config: &SdkConfig) -> Option<Region> {
+    config.region().and_then(|r| Region::parse(r.as_ref()))
 }
 
 /// Region, credentials and service endpoints from the environment (including
@@ -135,6 +190,7 @@ fn to_port_info(rule: &PortRule) -> sdk::PortInfo {
 
 fn from_instance(
     operation: &'static str,
+    region: Region,
     instance: &sdk::Instance,
 ) -> Result<Instance, LightsailError> {
     let name = instance.name().unwrap_or_default().to_string();
@@ -169,7 +225,12 @@ fn from_instance(
             })
         })
         .collect();
-    Ok(Instance { name, tags, ports })
+    Ok(Instance {
+        region,
+        name,
+        tags,
+        ports,
+    })
 }
 
 impl Lightsail for AwsLightsail {
@@ -183,7 +244,7 @@ impl Lightsail for AwsLightsail {
             .await
             .map_err(|e| failure(OP, e))?;
         match out.instance() {
-            Some(instance) => from_instance(OP, instance),
+            Some(instance) => from_instance(OP, self.region, instance),
             None => Err(LightsailError::new(
                 OP,
                 ErrorKind::NotFound,
@@ -206,7 +267,7 @@ impl Lightsail for AwsLightsail {
             instances: out
                 .instances()
                 .iter()
-                .map(|i| from_instance(OP, i))
+                .map(|i| from_instance(OP, self.region, i))
                 .collect::<Result<_, _>>()?,
             next_page_token: out
                 .next_page_token()
@@ -328,7 +389,7 @@ mod tests {
                 )
                 .build()
         };
-        let mapped = from_instance("GetInstance", &instance("tcp")).unwrap();
+        let mapped = from_instance("GetInstance", Region::US_EAST_1, &instance("tcp")).unwrap();
         assert_eq!(mapped.name, "web-1");
         assert_eq!(
             mapped.tags,
@@ -338,7 +399,58 @@ mod tests {
             }]
         );
         assert_eq!(mapped.ports, vec![ssh(&["203.0.113.7/32"])]);
-        let err = from_instance("GetInstance", &instance("sctp")).unwrap_err();
+        let err = from_instance("GetInstance", Region::US_EAST_1, &instance("sctp")).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn the_core_knows_exactly_the_lightsail_regions_the_sdk_knows() {
+        let sdk: Vec<&str> = sdk::RegionName::values().to_vec();
+        assert_eq!(crate::region::LIGHTSAIL_REGIONS, sdk.as_slice());
+    }
+
+    #[test]
+    fn a_single_region_policy_builds_no_other_client() {
+        let config = SdkConfig::builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let home = AwsLightsail::from_config(&config).unwrap();
+        assert_eq!(home.region().as_str(), "eu-west-1");
+        let eu = Region::parse("eu-west-1").unwrap();
+        let single = Policy::from_value_in(serde_json::json!({}), eu).unwrap();
+        let none = other_regions(&config, &single);
+        assert_eq!(none.built(), 0);
+        assert!(
+            none.client(Region::US_EAST_1).is_err(),
+            "no slot for an unmanaged Region"
+        );
+        let policy = serde_json::json!({"regions": ["eu-west-1", "us-east-1"]});
+        let two = Policy::from_value_in(policy, eu).unwrap();
+        let others = other_regions(&config, &two);
+        assert_eq!(
+            others.built(),
+            0,
+            "nothing is built before a command goes there"
+        );
+        let us = others.client(Region::US_EAST_1).unwrap();
+        assert_eq!(us.region(), Region::US_EAST_1);
+        assert_eq!(
+            us.client.config().region().map(|r| r.as_ref()),
+            Some("us-east-1")
+        );
+        assert_eq!(others.built(), 1);
+        assert!(
+            others.client(eu).is_err(),
+            "home is the App's own client, not a slot"
+        );
+        let config = SdkConfig::builder()
+            .region(aws_config::Region::new("me-south-1"))
+            .build();
+        assert!(AwsLightsail::from_config(&config).is_none());
+        assert!(
+            no_lightsail_region(&config)
+                .contains("AWS_REGION me-south-1 is not a Lightsail Region")
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod regions;
 pub mod sim;
 pub mod trust;
 
@@ -17,17 +18,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::firewall::PortRule;
 use crate::ledger::Tag;
+use crate::policy::InstanceKey;
+use crate::region::Region;
+
+pub use regions::Regions;
 
 /// What the function needs to know about an instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
+    /// The Region the instance was read from: the client's own.
+    #[serde(default)]
+    pub region: Region,
     pub name: String,
     #[serde(default)]
     pub tags: Vec<Tag>,
     /// The public firewall (`networking.ports`).
     #[serde(default)]
     pub ports: Vec<PortRule>,
+}
+
+/// An instance is `(region, name)` in every policy lookup.
+impl InstanceKey for &Instance {
+    fn region(&self, _home: Region) -> Region {
+        self.region
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -212,18 +230,16 @@ impl<L: Lightsail> Lightsail for &L {
     }
 }
 
-/// Counts the calls one command makes (reported as `apiCalls`).
+/// Counts the calls one command makes (reported as `apiCalls`): one counter shared by
+/// the views of every Region the command goes to.
 pub struct Metered<'a, L> {
     inner: &'a L,
-    calls: AtomicUsize,
+    calls: &'a AtomicUsize,
 }
 
 impl<'a, L: Lightsail> Metered<'a, L> {
-    pub fn new(inner: &'a L) -> Self {
-        Metered {
-            inner,
-            calls: AtomicUsize::new(0),
-        }
+    pub fn new(inner: &'a L, calls: &'a AtomicUsize) -> Self {
+        Metered { inner, calls }
     }
 
     pub fn calls(&self) -> usize {

@@ -12,6 +12,7 @@ use crate::clock::{later, rfc3339};
 use crate::command::{GrantRequest, human_duration};
 use crate::firewall::{Family, PortRange, Sources};
 use crate::ledger::Grant;
+use crate::region::{InstanceRef, Region};
 use crate::rejection::{Code, Rejection};
 
 impl Policy {
@@ -19,9 +20,11 @@ impl Policy {
     pub fn decide_grant(
         &self,
         request: &GrantRequest,
+        region: Region,
         request_id: &str,
         now: Timestamp,
     ) -> Result<Grant, Rejection> {
+        let instance = InstanceRef::new(region, &request.instance_name);
         let requester = request.requester.clone().ok_or_else(|| {
             Rejection::new(
                 Code::MissingField,
@@ -42,7 +45,7 @@ impl Policy {
                 "`reason` is required by policy",
             ));
         }
-        let limits = self.limits(&request.instance_name);
+        let limits = self.limits(instance);
         let ports = request
             .ports
             .clone()
@@ -57,7 +60,7 @@ impl Policy {
                     Code::PortNotAllowed,
                     format!(
                         "`ports[{i}]` {port} is not allowed on {}; allowed: {}",
-                        request.instance_name,
+                        instance,
                         list(&limits.allowed_ports)
                     ),
                 ));
@@ -72,7 +75,7 @@ impl Policy {
                     "`duration` {} is longer than the maximum {} for {}",
                     human_duration(duration),
                     human_duration(limits.max_duration),
-                    request.instance_name
+                    instance
                 ),
             ));
         }
@@ -144,7 +147,7 @@ impl Policy {
     /// time so repeated extensions cannot stretch access past the maximum.
     pub fn decide_extend(
         &self,
-        instance: &str,
+        instance: InstanceRef,
         grant: &Grant,
         duration: Option<Duration>,
         now: Timestamp,
@@ -183,6 +186,7 @@ mod tests {
     use super::*;
     use crate::command::{Action, Command};
     use crate::firewall::Protocol;
+    use crate::region::{InstanceRef, Region};
     use serde_json::Value;
     use serde_json::json;
 
@@ -197,12 +201,16 @@ mod tests {
         }
     }
 
+    fn web_1() -> InstanceRef<'static> {
+        InstanceRef::new(Region::US_EAST_1, "web-1")
+    }
+
     fn decide(policy: &Policy, extra: Value) -> Result<Grant, Rejection> {
         let mut v = json!({"action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"], "requester": "alice"});
         for (k, val) in extra.as_object().unwrap() {
             v[k] = val.clone();
         }
-        policy.decide_grant(&grant_request(v), "req-1", now())
+        policy.decide_grant(&grant_request(v), Region::US_EAST_1, "req-1", now())
     }
 
     #[test]
@@ -274,7 +282,8 @@ mod tests {
             code(json!({"reason": "x", "instanceName": "db-1", "duration": "1h"})),
             Code::DurationTooLong
         );
-        assert!(p.lists_instance("db-1") && !p.lists_instance("web-1"));
+        let home = |name| InstanceRef::new(Region::US_EAST_1, name);
+        assert!(p.lists_instance(home("db-1")) && !p.lists_instance(home("web-1")));
     }
 
     #[test]
@@ -283,11 +292,11 @@ mod tests {
         let g = decide(&p, json!({})).unwrap();
         let later_now = later(now(), Duration::from_secs(11 * 3600));
         assert!(
-            p.decide_extend("web-1", &g, Some(Duration::from_secs(3600)), later_now)
+            p.decide_extend(web_1(), &g, Some(Duration::from_secs(3600)), later_now)
                 .is_ok()
         );
         let e = p
-            .decide_extend("web-1", &g, Some(Duration::from_secs(7200)), later_now)
+            .decide_extend(web_1(), &g, Some(Duration::from_secs(7200)), later_now)
             .unwrap_err();
         assert_eq!(e.code, Code::DurationTooLong);
     }

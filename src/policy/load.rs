@@ -23,6 +23,7 @@ use crate::command::{
     type_name, validate_instance_name, validate_requester,
 };
 use crate::firewall::{PortRange, PortRule, RuleSet};
+use crate::region::{Region, split_key};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -38,6 +39,8 @@ struct RawPolicy {
     allow_lightsail_connect: Option<bool>,
     requesters: Option<Vec<String>>,
     require_reason: Option<bool>,
+    /// Read by hand, so a wrong entry names its index.
+    regions: Option<Value>,
     managed_instances: Option<Vec<String>>,
     instances: Option<BTreeMap<String, RawInstance>>,
     sweep_concurrency: Option<usize>,
@@ -69,16 +72,22 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Load from the environment: `JIT_POLICY_FILE`, then `JIT_POLICY` on top.
-    pub fn from_env() -> Result<Policy, PolicyError> {
+    /// Load from the environment: `JIT_POLICY_FILE`, then `JIT_POLICY` on top, for a
+    /// function running in `home`.
+    pub fn from_env(home: Region) -> Result<Policy, PolicyError> {
         Policy::from_sources(
             std::env::var("JIT_POLICY_FILE").ok().as_deref(),
             std::env::var("JIT_POLICY").ok().as_deref(),
+            home,
         )
     }
 
     /// The policy from a file path and/or inline JSON; the inline keys win.
-    pub fn from_sources(file: Option<&str>, inline: Option<&str>) -> Result<Policy, PolicyError> {
+    pub fn from_sources(
+        file: Option<&str>,
+        inline: Option<&str>,
+        home: Region,
+    ) -> Result<Policy, PolicyError> {
         let file = file.filter(|s| !s.is_empty());
         let inline = inline.filter(|s| !s.trim().is_empty());
         let mut merged = serde_json::Map::new();
@@ -91,14 +100,27 @@ impl Policy {
         if let Some(text) = inline {
             merged.extend(object(text, "JIT_POLICY")?);
         }
-        Policy::from_value(Value::Object(merged))
+        Policy::from_value_in(Value::Object(merged), home)
     }
 
+    /// A policy read for a function in `us-east-1` ([`Region::US_EAST_1`]): tests and
+    /// tools. The function reads its own with [`Policy::from_env`].
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        Policy::from_value(Value::Object(object(text, "policy")?))
+        Policy::from_json_in(text, Region::US_EAST_1)
     }
 
+    /// The policy JSON `text` says, for a function running in `home`.
+    pub fn from_json_in(text: &str, home: Region) -> Result<Policy, PolicyError> {
+        Policy::from_value_in(Value::Object(object(text, "policy")?), home)
+    }
+
+    /// [`Policy::from_value_in`] `us-east-1`.
     pub fn from_value(value: Value) -> Result<Policy, PolicyError> {
+        Policy::from_value_in(value, Region::US_EAST_1)
+    }
+
+    /// The policy `value` says, for a function running in `home`.
+    pub fn from_value_in(value: Value, home: Region) -> Result<Policy, PolicyError> {
         let raw: RawPolicy =
             serde_json::from_value(value).map_err(|e| PolicyError(e.to_string()))?;
         let limits = Limits {
@@ -117,19 +139,23 @@ impl Policy {
         if widest_ipv6_prefix > 128 {
             return Err(PolicyError("widestIpv6Prefix must be 0 to 128".into()));
         }
+        let regions = regions(raw.regions.as_ref(), home)?;
         let mut managed_instances = Vec::new();
-        for (i, name) in raw.managed_instances.unwrap_or_default().iter().enumerate() {
-            validate_instance_name(name)
-                .map_err(|r| PolicyError(format!("managedInstances[{i}]: {}", r.message)))?;
-            managed_instances.push(name.clone());
+        for (i, key) in raw.managed_instances.unwrap_or_default().iter().enumerate() {
+            let at = format!("managedInstances[{i}]");
+            managed_instances.push(instance_key(key, home, &regions, &at)?);
         }
-        let mut instances = BTreeMap::new();
-        for (name, raw_instance) in raw.instances.unwrap_or_default() {
-            validate_instance_name(&name).map_err(|r| {
-                PolicyError(format!("instances.{}: {}", printable(&name, 60), r.message))
-            })?;
-            let instance = instance_policy(&name, raw_instance, &limits)?;
-            instances.insert(name, instance);
+        let mut instances: BTreeMap<Region, BTreeMap<String, InstancePolicy>> = BTreeMap::new();
+        for (key, raw_instance) in raw.instances.unwrap_or_default() {
+            let at = format!("instances.{}", printable(&key, 60));
+            let (region, name) = instance_key(&key, home, &regions, &at)?;
+            let instance = instance_policy(&key, raw_instance, &limits)?;
+            let in_region = instances.entry(region).or_default();
+            if in_region.insert(name, instance).is_some() {
+                return Err(PolicyError(format!(
+                    "{at}: names the same instance as another key (a bare name is {home}'s)"
+                )));
+            }
         }
         let lockdown_windows = windows(raw.lockdown_windows.as_ref(), "lockdownWindows")?;
         let mut break_glass_requesters = Vec::new();
@@ -173,6 +199,8 @@ impl Policy {
             allow_lightsail_connect: raw.allow_lightsail_connect.unwrap_or(true),
             requesters: raw.requesters,
             require_reason: raw.require_reason.unwrap_or(false),
+            home,
+            regions,
             managed_instances,
             instances,
             sweep_concurrency,
@@ -184,6 +212,85 @@ impl Policy {
             require_issued_at,
         })
     }
+}
+
+/// Most Regions one function manages: every Lightsail Region there is.
+const MAX_REGIONS: usize = crate::region::LIGHTSAIL_REGIONS.len();
+
+/// `regions`: Lightsail Regions, each once, at least one; `[home]` when absent. Home
+/// need not be among them (a stack in one Region managing another's instances); it must
+/// be a Lightsail Region when it is the default.
+fn regions(value: Option<&Value>, home: Region) -> Result<Vec<Region>, PolicyError> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(vec![home]);
+    };
+    let Value::Array(items) = value else {
+        return Err(PolicyError(format!(
+            "regions must be an array of Lightsail Regions such as [\"us-east-1\"], not {}",
+            type_name(value)
+        )));
+    };
+    if items.is_empty() || items.len() > MAX_REGIONS {
+        return Err(PolicyError(format!(
+            "regions must name 1 to {MAX_REGIONS} Regions, not {}",
+            items.len()
+        )));
+    }
+    let mut regions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let region = match item {
+            Value::String(name) => Region::parse(name).ok_or_else(|| {
+                PolicyError(format!(
+                    "regions[{i}]: {} is not a Lightsail Region ({})",
+                    printable(name, 40),
+                    crate::region::known()
+                ))
+            })?,
+            other => {
+                return Err(PolicyError(format!(
+                    "regions[{i}] must be a string, not {}",
+                    type_name(other)
+                )));
+            }
+        };
+        if regions.contains(&region) {
+            return Err(PolicyError(format!(
+                "regions[{i}]: {region} is listed twice"
+            )));
+        }
+        regions.push(region);
+    }
+    Ok(regions)
+}
+
+/// A `managedInstances` entry or an `instances` key: `region/name`, or a bare name in
+/// `home`; its Region must be one of `regions`.
+fn instance_key(
+    key: &str,
+    home: Region,
+    regions: &[Region],
+    at: &str,
+) -> Result<(Region, String), PolicyError> {
+    let (region, name) = split_key(key, home).map_err(|why| PolicyError(format!("{at}: {why}")))?;
+    let name =
+        validate_instance_name(name).map_err(|r| PolicyError(format!("{at}: {}", r.message)))?;
+    if !regions.contains(&region) {
+        return Err(PolicyError(format!(
+            "{at}: {region} is not one of `regions` ({}){}",
+            region_list(regions),
+            match key.contains('/') {
+                true => "",
+                false => "; a bare name means the function's own Region: write region/name",
+            }
+        )));
+    }
+    Ok((region, name))
+}
+
+/// Regions for a message: `us-east-1, eu-west-1`.
+pub fn region_list(regions: &[Region]) -> String {
+    let names: Vec<&str> = regions.iter().map(|r| r.as_str()).collect();
+    names.join(", ")
 }
 
 /// `maxCommandAge`: a duration, more than zero (zero would refuse every grant: there is
@@ -400,16 +507,25 @@ mod tests {
         let path = std::env::temp_dir().join(format!("jit-policy-{}.json", std::process::id()));
         std::fs::write(&path, r#"{"maxDuration": "2h", "requireReason": true}"#).unwrap();
         let file = path.to_str().unwrap();
-        let p = Policy::from_sources(Some(file), Some(r#"{"maxDuration": "4h"}"#)).unwrap();
+        let p = Policy::from_sources(
+            Some(file),
+            Some(r#"{"maxDuration": "4h"}"#),
+            Region::US_EAST_1,
+        )
+        .unwrap();
         assert_eq!(p.limits.max_duration, Duration::from_secs(4 * 3600));
         assert!(
             p.require_reason,
             "keys the variable does not set come from the file"
         );
-        assert_eq!(Policy::from_sources(None, None).unwrap(), Policy::default());
-        let err = Policy::from_sources(Some("/nonexistent/policy.json"), None).unwrap_err();
+        assert_eq!(
+            Policy::from_sources(None, None, Region::US_EAST_1).unwrap(),
+            Policy::default()
+        );
+        let err = Policy::from_sources(Some("/nonexistent/policy.json"), None, Region::US_EAST_1)
+            .unwrap_err();
         assert!(err.0.contains("JIT_POLICY_FILE"), "{err}");
-        let err = Policy::from_sources(None, Some("{not json")).unwrap_err();
+        let err = Policy::from_sources(None, Some("{not json"), Region::US_EAST_1).unwrap_err();
         assert!(err.0.contains("JIT_POLICY"), "{err}");
         std::fs::remove_file(path).unwrap();
     }

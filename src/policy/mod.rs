@@ -23,7 +23,10 @@ use ipnet::IpNet;
 use jiff::Timestamp;
 
 use crate::firewall::{Family, PortRange, RuleSet};
+use crate::region::{InstanceRef, Region};
 use window::{Occurrence, Window};
+
+pub use load::region_list;
 
 /// A policy that cannot be used: the message names the field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -61,8 +64,15 @@ pub struct Policy {
     pub allow_lightsail_connect: bool,
     pub requesters: Option<Vec<String>>,
     pub require_reason: bool,
-    pub managed_instances: Vec<String>,
-    pub instances: BTreeMap<String, InstancePolicy>,
+    /// The function's own Region: what a command without `region`, and a policy key
+    /// without `region/`, mean.
+    pub home: Region,
+    /// `regions`: the Regions this function manages (default: `home` alone), in the
+    /// policy's order.
+    pub regions: Vec<Region>,
+    pub managed_instances: Vec<(Region, String)>,
+    /// `instances`, by Region then name (`eu-west-1/web-1`; a bare name is `home`'s).
+    pub instances: BTreeMap<Region, BTreeMap<String, InstancePolicy>>,
     pub sweep_concurrency: usize,
     /// `lockdownWindows`: in force on every managed instance.
     pub lockdown_windows: Vec<Window>,
@@ -86,44 +96,68 @@ pub struct WindowInForce<'a> {
     pub occurrence: Occurrence,
 }
 
+/// Which instance a policy lookup is about: an [`InstanceRef`] or a Lightsail instance
+/// (which knows its Region). Never a bare name: which Region that would mean is the
+/// caller's to say.
+pub trait InstanceKey {
+    fn region(&self, home: Region) -> Region;
+    fn name(&self) -> &str;
+}
+
+impl InstanceKey for InstanceRef<'_> {
+    fn region(&self, _: Region) -> Region {
+        self.region
+    }
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
 impl Policy {
+    /// One of `regions`: commands may name it, sweeps cover it.
+    pub fn manages(&self, region: Region) -> bool {
+        self.regions.contains(&region)
+    }
+
+    fn instance(&self, key: &impl InstanceKey) -> Option<&InstancePolicy> {
+        self.instances.get(&key.region(self.home))?.get(key.name())
+    }
+
     /// Named in policy (in `managedInstances` or `instances`): managed without the tag.
-    pub fn lists_instance(&self, instance: &str) -> bool {
-        self.managed_instances.iter().any(|n| n == instance)
-            || self.instances.contains_key(instance)
+    pub fn lists_instance(&self, key: impl InstanceKey) -> bool {
+        let region = key.region(self.home);
+        self.managed_instances
+            .iter()
+            .any(|(r, n)| *r == region && n == key.name())
+            || self.instance(&key).is_some()
     }
 
-    pub fn limits(&self, instance: &str) -> &Limits {
-        self.instances
-            .get(instance)
-            .map_or(&self.limits, |i| &i.limits)
+    pub fn limits(&self, key: impl InstanceKey) -> &Limits {
+        self.instance(&key).map_or(&self.limits, |i| &i.limits)
     }
 
-    pub fn declared_baseline(&self, instance: &str) -> Option<&RuleSet> {
-        self.instances
-            .get(instance)
-            .and_then(|i| i.baseline.as_ref())
+    pub fn declared_baseline(&self, key: impl InstanceKey) -> Option<&RuleSet> {
+        self.instance(&key).and_then(|i| i.baseline.as_ref())
     }
 
-    pub fn lockdown_rules(&self, instance: &str) -> Option<&RuleSet> {
-        self.instances
-            .get(instance)
-            .and_then(|i| i.lockdown.as_ref())
+    pub fn lockdown_rules(&self, key: impl InstanceKey) -> Option<&RuleSet> {
+        self.instance(&key).and_then(|i| i.lockdown.as_ref())
     }
 
-    /// Every window that applies to `instance`: the top-level ones and its own.
-    pub fn windows<'a>(&'a self, instance: &str) -> impl Iterator<Item = &'a Window> + 'a {
-        let own = self
-            .instances
-            .get(instance)
-            .map(|i| i.lockdown_windows.as_slice());
+    /// Every window that applies to the instance: the top-level ones and its own.
+    pub fn windows(&self, key: impl InstanceKey) -> impl Iterator<Item = &Window> {
+        let own = self.instance(&key).map(|i| i.lockdown_windows.as_slice());
         self.lockdown_windows.iter().chain(own.unwrap_or_default())
     }
 
-    /// The window locking `instance` down at `now`, if any; of several, the one that ends
-    /// last (the instance stays locked until then).
-    pub fn window_in_force(&self, instance: &str, now: Timestamp) -> Option<WindowInForce<'_>> {
-        self.windows(instance)
+    /// The window locking the instance down at `now`, if any; of several, the one that
+    /// ends last (the instance stays locked until then).
+    pub fn window_in_force(
+        &self,
+        key: impl InstanceKey,
+        now: Timestamp,
+    ) -> Option<WindowInForce<'_>> {
+        self.windows(key)
             .filter_map(|window| {
                 window
                     .in_force(now)
@@ -132,13 +166,13 @@ impl Policy {
             .max_by_key(|w| w.occurrence.end)
     }
 
-    /// The first window start on `instance` after `now`.
-    pub fn next_window<'a>(
-        &'a self,
-        instance: &str,
+    /// The first window start on the instance after `now`.
+    pub fn next_window(
+        &self,
+        key: impl InstanceKey,
         now: Timestamp,
-    ) -> Option<(&'a Window, Timestamp)> {
-        self.windows(instance)
+    ) -> Option<(&Window, Timestamp)> {
+        self.windows(key)
             .filter_map(|window| window.next_start(now).map(|start| (window, start)))
             .min_by_key(|(_, start)| *start)
     }

@@ -22,12 +22,12 @@ pub async fn extend<L: Lightsail, C: Clock>(
     let name = target.instance_name.as_str();
     let id = &request.grant;
     let (_, ledger) = ctx.read_managed(name).await?;
-    let grant = named_grant(&ledger, id, name)?;
+    let grant = named_grant(&ledger, id, ctx.instance(name))?;
     let now = ctx.now();
     // Before the expiry check: inside a lockdown, when access is possible again is the
     // useful answer. Break-glass grants are not extended either: ask for a new one.
-    if let Some(lockdown) = in_force(ctx.policy(), name, &ledger, now) {
-        return Err(refusal(name, &lockdown).into());
+    if let Some(lockdown) = in_force(ctx.policy(), ctx.instance(name), &ledger, now) {
+        return Err(refusal(ctx.instance(name), &lockdown).into());
     }
     if !grant.is_active(now) {
         return Err(Rejection::new(
@@ -39,10 +39,10 @@ pub async fn extend<L: Lightsail, C: Clock>(
         )
         .into());
     }
-    let mut expires_at = ctx
-        .policy()
-        .decide_extend(name, grant, request.duration, now)?;
-    let capped_by = cap_at_next_window(ctx.policy(), name, now, &mut expires_at);
+    let mut expires_at =
+        ctx.policy()
+            .decide_extend(ctx.instance(name), grant, request.duration, now)?;
+    let capped_by = cap_at_next_window(ctx.policy(), ctx.instance(name), now, &mut expires_at);
     // An extension is an ordinary decision (none is given during a lockdown), so an
     // extended break-glass grant is an ordinary grant: the next lockdown ends it.
     let extended = Grant {
@@ -58,23 +58,24 @@ pub async fn extend<L: Lightsail, C: Clock>(
             action: ActionName::Extend,
             instances: vec![InstancePlan {
                 tags_to_write: vec![tag],
-                ..InstancePlan::empty(name)
+                ..InstancePlan::empty(ctx.instance(name))
             }],
         });
     }
     ctx.ls
         .tag_resource(name, &[tag])
         .await
-        .map_err(refused(name))?;
+        .map_err(refused(ctx.instance(name)))?;
     ctx.decide(Decision {
         requester: target.requester.as_deref().or(Some(&grant.requester)),
         justification: target.reason.as_deref(),
         reply_to: ledger.reply_to(&grant.request_id).or(ctx.reply_to),
         capped_by: capped_by.as_deref(),
-        ..Decision::about(Verdict::Extended, &extended, name)
+        ..Decision::about(Verdict::Extended, &extended, ctx.instance(name))
     });
     Ok(Outcome::Extended {
         request_id: id.to_string(),
+        region: ctx.region,
         instance_name: name.to_string(),
         expires_at,
         capped_by,

@@ -13,6 +13,7 @@ use crate::command::Action;
 use crate::lightsail::Lightsail;
 use crate::lightsail::{ErrorKind, LightsailError};
 use crate::outcome::Outcome;
+use crate::region::InstanceRef;
 use crate::rejection::{Code, Rejection};
 
 /// A failure worth retrying: the command was not (completely) carried out.
@@ -41,7 +42,7 @@ impl From<Transient> for Failure {
 
 /// A Lightsail error about `instance` as a failure: transient ones are retried, the
 /// rest become a rejection naming what Lightsail said. Use as `.map_err(refused(name))?`.
-pub fn refused(instance: &str) -> impl FnOnce(LightsailError) -> Failure + '_ {
+pub fn refused(instance: InstanceRef<'_>) -> impl FnOnce(LightsailError) -> Failure + '_ {
     move |err| match err.kind {
         ErrorKind::Transient => Failure::Transient(Transient(err)),
         _ => Failure::Rejected(rejection(&err, instance)),
@@ -50,11 +51,14 @@ pub fn refused(instance: &str) -> impl FnOnce(LightsailError) -> Failure + '_ {
 
 /// The rejection a permanent Lightsail error stands for: the instance is missing, or
 /// Lightsail refused (our code, with Lightsail's code and message in the text).
-pub fn rejection(err: &LightsailError, instance: &str) -> Rejection {
+pub fn rejection(err: &LightsailError, instance: InstanceRef) -> Rejection {
     match err.kind {
         ErrorKind::NotFound => Rejection::new(
             Code::InstanceNotFound,
-            format!("`instanceName` {instance:?}: no such Lightsail instance in this Region"),
+            format!(
+                "`instanceName` {:?}: no such Lightsail instance in {}",
+                instance.name, instance.region
+            ),
         ),
         ErrorKind::Transient | ErrorKind::InvalidInput | ErrorKind::Refused => Rejection::new(
             Code::LightsailRefused,
@@ -73,7 +77,7 @@ pub fn error_policy<L: Lightsail, C: Clock>(
     result: Result<Outcome, Failure>,
     action: &Action,
 ) -> Result<Outcome, Transient> {
-    let instance_name = action.instance_name();
+    let instance = action.instance_name().map(|name| ctx.instance(name));
     match result {
         Ok(outcome) => Ok(outcome),
         Err(Failure::Transient(transient)) => Err(transient),
@@ -82,9 +86,9 @@ pub fn error_policy<L: Lightsail, C: Clock>(
                 requester: action.requester(),
                 reply_to: ctx.reply_to,
                 command: Some(action.name()),
-                ..Decision::rejected(ctx.request_id, instance_name, &error)
+                ..Decision::rejected(ctx.request_id, instance, &error)
             });
-            Ok(Outcome::rejected(ctx.request_id, instance_name, error))
+            Ok(Outcome::rejected(ctx.request_id, instance, error))
         }
     }
 }

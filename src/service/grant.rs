@@ -28,6 +28,7 @@ use crate::ledger::{
 };
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{InstancePlan, Outcome};
+use crate::region::InstanceRef;
 use crate::rejection::{Code, Rejection};
 
 pub async fn grant<L: Lightsail, C: Clock>(
@@ -36,13 +37,21 @@ pub async fn grant<L: Lightsail, C: Clock>(
 ) -> Result<Outcome, Failure> {
     let name = request.instance_name.as_str();
     let now = ctx.now();
-    let mut grant = ctx.policy().decide_grant(request, ctx.request_id, now)?;
+    let mut grant = ctx
+        .policy()
+        .decide_grant(request, ctx.region, ctx.request_id, now)?;
     let (instance, ledger) = ctx.read_managed(name).await?;
     // Before the redelivery check too: a redelivery must not re-open during a lockdown
     // (unless it is the same break-glass request again).
-    let capped_by = match in_force(ctx.policy(), name, &ledger, now) {
-        Some(lockdown) => break_glass(ctx.policy(), request, &lockdown, &mut grant)?,
-        None => cap_at_next_window(ctx.policy(), name, now, &mut grant.expires_at),
+    let capped_by = match in_force(ctx.policy(), ctx.instance(name), &ledger, now) {
+        Some(lockdown) => break_glass(
+            ctx.policy(),
+            request,
+            ctx.instance(name),
+            &lockdown,
+            &mut grant,
+        )?,
+        None => cap_at_next_window(ctx.policy(), ctx.instance(name), now, &mut grant.expires_at),
     };
     let actual = RuleSet::from_rules(&instance.ports);
 
@@ -61,17 +70,24 @@ pub async fn grant<L: Lightsail, C: Clock>(
     let tags = tags_to_write(ctx, &grant, &ledger, &actual, name, existing_keys)?;
     let rules = grant.rules().to_rules();
     if ctx.dry_run {
-        return Ok(plan(ctx.request_id, name, &actual, &grant, rules, tags));
+        return Ok(plan(
+            ctx.request_id,
+            ctx.instance(name),
+            &actual,
+            &grant,
+            rules,
+            tags,
+        ));
     }
     ctx.ls
         .tag_resource(name, &tags)
         .await
-        .map_err(refused(name))?;
+        .map_err(refused(ctx.instance(name)))?;
     // The tag is written: if an Open fails, a redelivery re-opens, and the sweep closes
     // it at expiry.
     open_verified(ctx, name, &rules, &grant, instance)
         .await
-        .map_err(refused(name))?;
+        .map_err(refused(ctx.instance(name)))?;
     let verdict = match grant.break_glass {
         true => Verdict::BreakGlass,
         false => Verdict::Granted,
@@ -80,10 +96,11 @@ pub async fn grant<L: Lightsail, C: Clock>(
         justification: request.reason.as_deref(),
         reply_to: ctx.reply_to,
         capped_by: capped_by.as_deref(),
-        ..Decision::about(verdict, &grant, name)
+        ..Decision::about(verdict, &grant, ctx.instance(name))
     });
     Ok(Outcome::Granted {
         request_id: ctx.request_id.to_string(),
+        region: ctx.region,
         instance_name: name.to_string(),
         expires_at: grant.expires_at,
         opened: rules,
@@ -112,10 +129,10 @@ pub async fn stale<L: Lightsail, C: Clock>(
     let Some(existing) = ledger.grant(ctx.request_id) else {
         return Err(expired.into());
     };
-    if let Some(lockdown) = in_force(ctx.policy(), name, &ledger, now)
+    if let Some(lockdown) = in_force(ctx.policy(), ctx.instance(name), &ledger, now)
         && !existing.break_glass
     {
-        return Err(refusal(name, &lockdown).into());
+        return Err(refusal(ctx.instance(name), &lockdown).into());
     }
     let reply_to = ledger.reply_to(ctx.request_id).or(ctx.reply_to);
     redelivered(
@@ -142,7 +159,7 @@ async fn open_verified<L: Lightsail, C: Clock>(
     // The baseline as read before the Open (what the grant wrote beside its tag).
     let (baseline, _) = baseline_in_force(
         ctx.policy(),
-        name,
+        ctx.instance(name),
         &Ledger::read(&read.tags),
         &RuleSet::from_rules(&read.ports),
     );
@@ -197,8 +214,8 @@ fn tags_to_write<L: Lightsail, C: Clock>(
     if let Some(reply) = ctx.reply_to {
         tags.extend(encode_reply(&grant.request_id, reply));
     }
-    if ctx.policy().declared_baseline(name).is_none() {
-        let (baseline, _) = baseline_in_force(ctx.policy(), name, ledger, actual);
+    if ctx.policy().declared_baseline(ctx.instance(name)).is_none() {
+        let (baseline, _) = baseline_in_force(ctx.policy(), ctx.instance(name), ledger, actual);
         let baseline_tags = encode_baseline(&baseline).map_err(|e| {
             Rejection::new(
                 Code::LightsailRefused,
@@ -260,7 +277,7 @@ async fn redelivered<L: Lightsail, C: Clock>(
     if !ctx.dry_run {
         open_verified(ctx, name, &missing, existing, read)
             .await
-            .map_err(refused(name))?;
+            .map_err(refused(ctx.instance(name)))?;
         let verdict = match existing.break_glass {
             true => Verdict::BreakGlass,
             false => Verdict::Granted,
@@ -268,11 +285,12 @@ async fn redelivered<L: Lightsail, C: Clock>(
         ctx.decide(Decision {
             reply_to,
             justification: reason,
-            ..Decision::about(verdict, existing, name)
+            ..Decision::about(verdict, existing, ctx.instance(name))
         });
     }
     Ok(Outcome::Granted {
         request_id: existing.request_id.clone(),
+        region: ctx.region,
         instance_name: name.to_string(),
         expires_at: existing.expires_at,
         opened: missing,
@@ -284,7 +302,7 @@ async fn redelivered<L: Lightsail, C: Clock>(
 
 fn plan(
     request_id: &str,
-    name: &str,
+    name: InstanceRef,
     actual: &RuleSet,
     grant: &Grant,
     open: Vec<PortRule>,

@@ -16,6 +16,7 @@ use crate::command::{GrantRequest, human_duration};
 use crate::ledger::{Grant, Ledger, LockdownRecord};
 use crate::outcome::{LockdownSource, LockdownView};
 use crate::policy::{Policy, WindowInForce};
+use crate::region::InstanceRef;
 use crate::rejection::{Code, Rejection};
 
 /// A lockdown in force on one instance now.
@@ -76,7 +77,7 @@ impl InForce<'_> {
 /// ends last (the instance stays locked until then).
 pub fn in_force<'a>(
     policy: &'a Policy,
-    instance: &str,
+    instance: InstanceRef,
     ledger: &'a Ledger,
     now: Timestamp,
 ) -> Option<InForce<'a>> {
@@ -94,7 +95,7 @@ pub fn in_force<'a>(
 }
 
 /// `LockedDown`, naming the lockdown and when it ends.
-pub fn refusal(instance: &str, lockdown: &InForce) -> Rejection {
+pub fn refusal(instance: InstanceRef, lockdown: &InForce) -> Rejection {
     Rejection::new(
         Code::LockedDown,
         format!(
@@ -106,7 +107,7 @@ pub fn refusal(instance: &str, lockdown: &InForce) -> Rejection {
 }
 
 /// `LockedDown` for an `unlock` of an instance inside a window.
-pub fn unlock_refusal(instance: &str, lockdown: &InForce) -> Rejection {
+pub fn unlock_refusal(instance: InstanceRef, lockdown: &InForce) -> Rejection {
     Rejection::new(
         Code::LockedDown,
         format!(
@@ -123,10 +124,10 @@ pub fn unlock_refusal(instance: &str, lockdown: &InForce) -> Rejection {
 pub fn break_glass(
     policy: &Policy,
     request: &GrantRequest,
+    name: InstanceRef,
     lockdown: &InForce,
     grant: &mut Grant,
 ) -> Result<Option<String>, Rejection> {
-    let name = request.instance_name.as_str();
     if !policy.may_break_glass(&grant.requester) {
         return Err(refusal(name, lockdown));
     }
@@ -156,7 +157,7 @@ pub fn break_glass(
 /// when it did.
 pub fn cap_at_next_window(
     policy: &Policy,
-    instance: &str,
+    instance: InstanceRef,
     now: Timestamp,
     expires_at: &mut Timestamp,
 ) -> Option<String> {

@@ -25,6 +25,7 @@ mod unlock;
 mod verify;
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 
 use crate::announce::{Announcement, announce};
 use crate::audit::Decision;
@@ -32,18 +33,37 @@ use crate::clock::Clock;
 use crate::command::{Action, Command, Echo};
 use crate::envelope::SentAt;
 use crate::events::{Delivered, Publisher};
-use crate::lightsail::{Lightsail, Metered};
+use crate::lightsail::{Lightsail, Metered, Regions};
 use crate::outcome::Outcome;
 use crate::policy::Policy;
+use crate::region::{InstanceRef, Region};
 use crate::rejection::{Code, Rejection};
 
 pub use context::Ctx;
+
+/// `RegionNotManaged`: the message says which Regions are.
+fn region_not_managed(region: Region, policy: &Policy) -> Rejection {
+    Rejection::new(
+        Code::RegionNotManaged,
+        format!(
+            "this function does not manage {region}: it manages {} (the policy's `regions`){}",
+            crate::policy::region_list(&policy.regions),
+            match region == policy.home {
+                true => "; name one of them as the command's `region`",
+                false => "",
+            }
+        ),
+    )
+}
 pub use failure::{Failure, Transient, error_policy};
 pub use reconcile::{Ending, LINGER, Plan, apply, plan};
 
 /// Everything a command needs, built once per cold start.
 pub struct App<L, C> {
+    /// Lightsail in the function's own Region (`policy.home`).
     pub lightsail: L,
+    /// Lightsail in the policy's other `regions`, each built on first use.
+    pub regions: Regions<L>,
     pub policy: Policy,
     pub clock: C,
     /// Where decisions are published (`JIT_EVENT_BUS`); `None`: nowhere.
@@ -58,6 +78,7 @@ impl<L: Lightsail, C: Clock> App<L, C> {
     pub fn new(lightsail: L, policy: Policy, clock: C) -> Self {
         App {
             lightsail,
+            regions: Regions::default(),
             policy,
             clock,
             events: None,
@@ -73,6 +94,25 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             slack: Some(secret),
             ..self
         }
+    }
+
+    /// Reach the policy's Regions other than home with these clients.
+    pub fn with_regions(self, regions: Regions<L>) -> Self {
+        App { regions, ..self }
+    }
+
+    /// Lightsail in `region`, if the policy manages it: the home client, or another
+    /// Region's, built now if this is its first use.
+    pub fn client(&self, region: Region) -> Result<&L, Rejection> {
+        if !self.policy.manages(region) {
+            return Err(region_not_managed(region, &self.policy));
+        }
+        if region == self.policy.home {
+            return Ok(&self.lightsail);
+        }
+        self.regions
+            .client(region)
+            .map_err(|err| Rejection::new(Code::RegionNotManaged, err.message))
     }
 
     /// Publish every decision on `publisher`'s bus.
@@ -122,9 +162,25 @@ impl<L: Lightsail, C: Clock> App<L, C> {
         delivery_id: &str,
         admitted: Result<(), Rejection>,
     ) -> Result<Outcome, Transient> {
+        let region = command.region.unwrap_or(self.policy.home);
+        let regions = match (command.region, command.covers_every_instance()) {
+            (None, true) => self.policy.regions.clone(),
+            _ => vec![region],
+        };
+        // The Region comes first: a command for a Region this function does not manage
+        // is refused whatever else it says. A refused command makes no call, so its
+        // context may hold the home client.
+        let (client, admitted) = match self.client(region) {
+            Ok(client) => (client, admitted),
+            Err(refusal) => (&self.lightsail, Err(refusal)),
+        };
+        let calls = AtomicUsize::new(0);
         let ctx = Ctx {
             app: self,
-            ls: Metered::new(&self.lightsail),
+            region,
+            regions,
+            ls: Metered::new(client, &calls),
+            calls: &calls,
             request_id: command.request_id.as_deref().unwrap_or(delivery_id),
             delivery_id,
             dry_run: command.dry_run,
@@ -160,11 +216,16 @@ impl<L: Lightsail, C: Clock> App<L, C> {
     /// with what could be read of it (`Echo`), so the sender hears why.
     pub async fn refuse(&self, delivery_id: &str, echo: &Echo, rejection: &Rejection) -> Outcome {
         let request_id = echo.request_id.as_deref().unwrap_or(delivery_id);
+        let region = echo.region.unwrap_or(self.policy.home);
+        let instance = echo
+            .instance_name
+            .as_deref()
+            .map(|name| InstanceRef::new(region, name));
         let decision = Decision {
             requester: echo.requester.as_deref(),
             reply_to: echo.reply_to.as_ref(),
             command: echo.action.as_deref(),
-            ..Decision::rejected(request_id, echo.instance_name.as_deref(), rejection)
+            ..Decision::rejected(request_id, instance, rejection)
         };
         if let Some(news) = self.record(&decision, delivery_id) {
             self.publish(&[news]).await;

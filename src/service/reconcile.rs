@@ -27,7 +27,8 @@ use crate::ledger::{
 };
 use crate::lightsail::{Instance, Lightsail, LightsailError};
 use crate::outcome::{BaselineOrigin, InstancePlan};
-use crate::policy::Policy;
+use crate::policy::{InstanceKey, Policy};
+use crate::region::{InstanceRef, Region};
 
 /// What a reconcile does besides closing what has expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub enum Ending<'a> {
 
 pub fn baseline_in_force(
     policy: &Policy,
-    name: &str,
+    name: impl InstanceKey,
     ledger: &Ledger,
     actual: &RuleSet,
 ) -> (RuleSet, BaselineOrigin) {
@@ -85,6 +86,7 @@ pub fn removable(grant: &Grant, now: Timestamp) -> bool {
 /// What one reconcile will do to one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    pub region: Region,
     pub instance_name: String,
     /// Grants this command ends early (revoke, lockdown).
     pub ended: Vec<Grant>,
@@ -123,6 +125,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The instance this plan reconciles.
+    pub fn instance(&self) -> InstanceRef<'_> {
+        InstanceRef::new(self.region, &self.instance_name)
+    }
+
     /// What the firewall must be after this reconcile: the Put's body, or, when no Put
     /// is due, the live firewall `actual` the plan was made from.
     pub fn desired(&self, actual: &RuleSet) -> RuleSet {
@@ -146,6 +153,7 @@ impl Plan {
 
     pub fn view(&self) -> InstancePlan {
         InstancePlan {
+            region: self.region,
             instance_name: self.instance_name.clone(),
             open: Vec::new(),
             put_body: self.put.clone(),
@@ -168,7 +176,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let name = instance.name.as_str();
     let ledger = Ledger::read(&instance.tags);
     let actual = RuleSet::from_rules(&instance.ports);
-    let (baseline, baseline_origin) = baseline_in_force(policy, name, &ledger, &actual);
+    let (baseline, baseline_origin) = baseline_in_force(policy, instance, &ledger, &actual);
 
     // The lockdown by command after this reconcile: the one this command records (the
     // one already recorded when this is its redelivery), none after an unlock, else the
@@ -185,7 +193,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     let command_lockdown = command_lockdown.filter(|r| r.in_force(now));
     // A lockdown in force ends every grant but break-glass ones, whatever the command:
     // grants active when it starts end at its first reconcile.
-    let window = policy.window_in_force(name, now);
+    let window = policy.window_in_force(instance, now);
     let locked = window.is_some() || command_lockdown.is_some();
     let revoked = |g: &Grant| match ending {
         Ending::Revoke { grant, .. } => grant.is_none_or(|id| g.request_id == id),
@@ -227,7 +235,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
     // is open that no staying grant and no baseline explains gets closed (drift, a lost
     // untag, a hand-opened port). A lockdown swaps the baseline for its own rules and
     // keeps only break-glass grants.
-    let lockdown_rules = policy.lockdown_rules(name);
+    let lockdown_rules = policy.lockdown_rules(instance);
     let mut desired = match locked {
         true => lockdown_rules.unwrap_or(&baseline).clone(),
         false => baseline.clone(),
@@ -324,6 +332,7 @@ pub fn plan(policy: &Policy, instance: &Instance, ending: Ending, now: Timestamp
         rules.minus(&actual).is_empty() && actual.minus(&with_grants).is_empty()
     });
     Plan {
+        region: instance.region,
         instance_name: name.to_string(),
         put: (actual != desired).then(|| desired.to_rules()),
         diff,
@@ -384,7 +393,7 @@ pub async fn apply(
     // A lockdown or an unlock that raced this reconcile (it wrote its record after our
     // read): the state it asks for is the one to leave, so reconcile once more from the
     // fresh read.
-    let fresh_locked = in_force(policy, name, &ledger, now).is_some();
+    let fresh_locked = in_force(policy, plan.instance(), &ledger, now).is_some();
     if fresh_locked != plan.locked {
         // A lockdown now in force, and the baseline tags this reconcile read are gone
         // (it dropped them from a stale plan, or a racing unlock did): write them back

@@ -28,7 +28,7 @@ pub async fn revoke<L: Lightsail, C: Clock>(
     let (instance, ledger) = ctx.read_managed(name).await?;
     let now = ctx.now();
     if let Some(id) = &request.grant {
-        let grant = named_grant(&ledger, id, name)?;
+        let grant = named_grant(&ledger, id, ctx.instance(name))?;
         if !grant.is_active(now) && grant.ended.is_none() {
             return Err(Rejection::new(
                 Code::GrantExpired,
@@ -54,7 +54,7 @@ pub async fn revoke<L: Lightsail, C: Clock>(
     }
     apply(&ctx.ls, ctx.policy(), &plan, now)
         .await
-        .map_err(refused(name))?;
+        .map_err(refused(ctx.instance(name)))?;
     // What this attempt ended, and what an earlier delivery of it ended already.
     let mut revoked: Vec<&Grant> = plan.ended.iter().chain(&plan.ended_earlier).collect();
     revoked.sort_by(|a, b| a.request_id.cmp(&b.request_id));
@@ -64,11 +64,12 @@ pub async fn revoke<L: Lightsail, C: Clock>(
             reason: Some("revoked"),
             justification: target.reason.as_deref(),
             reply_to: ledger.reply_to(&grant.request_id).or(ctx.reply_to),
-            ..Decision::about(Verdict::Revoked, grant, name)
+            ..Decision::about(Verdict::Revoked, grant, ctx.instance(name))
         });
     }
     Ok(Outcome::Revoked {
         request_id: ctx.request_id.to_string(),
+        region: ctx.region,
         instance_name: name.to_string(),
         revoked: revoked.iter().map(|g| g.request_id.clone()).collect(),
         api_calls: ctx.ls.calls(),

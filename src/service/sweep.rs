@@ -1,8 +1,9 @@
 //! `sweep`, `lockdown` and `unlock` across instances: the reconcile protocol for every
 //! managed instance (or the named ones), with bounded concurrency.
 //!
-//! An unchanged instance costs nothing beyond its share of the paged read. A transient
-//! failure on one instance does not stop the others; the command then reports a
+//! Every Region the command covers is swept at once (`ctx.regions`). An unchanged
+//! instance costs nothing beyond its share of the paged read. A transient failure on one
+//! instance, or one whole Region, does not stop the others; the command then reports a
 //! transient failure so the schedule or queue runs it again (sweeps are idempotent).
 
 use futures::StreamExt;
@@ -20,29 +21,63 @@ use crate::command::{ActionName, Selection};
 use crate::ledger::{Grant, Ledger};
 use crate::lightsail::{Lightsail, LightsailError};
 use crate::outcome::{InstanceFailure, Outcome};
+use crate::region::{InstanceRef, Region};
 use crate::rejection::{Code, Rejection};
+
+/// An instance by Region and name, as a report holds it.
+type Named = (Region, String);
 
 /// What became of one instance the inventory produced.
 enum Report {
     /// Not managed and not asked for by name: not this sweep's business.
     Skipped,
     /// Named in the command but not managed: reported, never touched.
-    NamedButUnmanaged(String),
+    NamedButUnmanaged(Named),
     /// Reconciled; with the grants whose expiry this sweep announces.
     Done(Box<Plan>, Vec<Grant>),
     /// Left as it is, for a reason the command's sender must hear (an unlock inside a
     /// lockdown window).
-    Refused(String, Rejection),
-    Failed(String, LightsailError),
+    Refused(Named, Rejection),
+    /// A Region this function cannot reach (no client for it): none of its instances
+    /// was read.
+    Unreachable(Region, Rejection),
+    /// A failed page names no instance: its name is empty.
+    Failed(Named, LightsailError),
 }
 
+/// Every Region of the command at once, each paging and writing its own instances with
+/// the policy's concurrency (Lightsail's limits are per Region): three Regions take
+/// about as long as the slowest one. A Region that fails is reported beside the others'
+/// results, which are decided and announced all the same.
 pub async fn sweep<L: Lightsail, C: Clock>(
     ctx: &Ctx<'_, L, C>,
     selection: &Selection,
     ending: Ending<'_>,
 ) -> Result<Outcome, Failure> {
     let now = ctx.now();
-    let ls = &ctx.ls;
+    let regions = ctx
+        .regions
+        .iter()
+        .map(|&region| sweep_region(ctx, region, selection, ending, now));
+    let reports = futures::future::join_all(regions)
+        .await
+        .into_iter()
+        .flatten();
+    summarize(ctx, reports.collect(), ending, selection)
+}
+
+async fn sweep_region<L: Lightsail, C: Clock>(
+    ctx: &Ctx<'_, L, C>,
+    region: Region,
+    selection: &Selection,
+    ending: Ending<'_>,
+    now: jiff::Timestamp,
+) -> Vec<Report> {
+    let ls = match ctx.ls_in(region) {
+        Ok(ls) => ls,
+        Err(why) => return vec![Report::Unreachable(region, why)],
+    };
+    let ls = &ls;
     let named = selection.instance_names.as_deref();
     let concurrency = ctx.policy().sweep_concurrency;
     // Read ahead: the pages (sequential by nature) flow into a channel while instances
@@ -60,20 +95,21 @@ pub async fn sweep<L: Lightsail, C: Clock>(
         .map(|found| async move {
             let instance = match found {
                 Ok(instance) => instance,
-                Err((name, err)) => return Report::Failed(name.unwrap_or_default(), err),
+                Err((name, err)) => return Report::Failed((region, name.unwrap_or_default()), err),
             };
             let ledger = Ledger::read(&instance.tags);
             if !ctx.is_managed(&instance, &ledger) {
                 return match named {
-                    Some(_) => Report::NamedButUnmanaged(instance.name.clone()),
+                    Some(_) => Report::NamedButUnmanaged((region, instance.name.clone())),
                     None => Report::Skipped,
                 };
             }
             if ending == Ending::Unlock
-                && let Some(window) = ctx.policy().window_in_force(&instance.name, now)
+                && let Some(window) = ctx.policy().window_in_force(&instance, now)
             {
-                let why = unlock_refusal(&instance.name, &InForce::Window(window));
-                return Report::Refused(instance.name.clone(), why);
+                let at = InstanceRef::new(region, &instance.name);
+                let why = unlock_refusal(at, &InForce::Window(window));
+                return Report::Refused((region, instance.name.clone()), why);
             }
             let plan = plan(ctx.policy(), &instance, ending, now);
             if ctx.dry_run {
@@ -84,13 +120,13 @@ pub async fn sweep<L: Lightsail, C: Clock>(
                     let warned = expiring(ctx, &ledger, &plan, ending, now);
                     Report::Done(Box::new(plan), warned)
                 }
-                Err(err) => Report::Failed(plan.instance_name.clone(), err),
+                Err(err) => Report::Failed((region, plan.instance_name.clone()), err),
             }
         })
         .buffer_unordered(concurrency)
         .collect::<Vec<Report>>();
     let ((), reports) = futures::join!(read_ahead, reconcile);
-    summarize(ctx, reports, ending, selection)
+    reports
 }
 
 fn summarize<L: Lightsail, C: Clock>(
@@ -106,21 +142,33 @@ fn summarize<L: Lightsail, C: Clock>(
     for report in reports {
         match report {
             Report::Skipped => {}
-            Report::NamedButUnmanaged(name) => failed.push(InstanceFailure {
-                message: format!("{name} is not managed by lightsail-jit: left untouched"),
+            Report::NamedButUnmanaged((region, name)) => failed.push(InstanceFailure {
+                message: format!(
+                    "{} is not managed by lightsail-jit: left untouched",
+                    InstanceRef::new(region, &name)
+                ),
+                region,
                 instance_name: name,
                 code: Code::InstanceNotManaged,
             }),
             Report::Done(plan, warned) => plans.push((*plan, warned)),
             Report::Refused(name, why) => refused.push((name, why)),
-            Report::Failed(name, err) => {
-                tracing::warn!(instance = %name, error = %err, "reconcile failed");
+            Report::Unreachable(region, why) => failed.push(InstanceFailure {
+                region,
+                instance_name: "*".into(),
+                code: why.code,
+                message: why.message,
+            }),
+            Report::Failed((region, name), err) => {
+                tracing::warn!(%region, instance = %name, error = %err, "reconcile failed");
                 if err.is_transient() {
                     transient.get_or_insert(err);
                 } else {
                     // A failed page names no instance: the message says every instance.
-                    let why = rejection(&err, if name.is_empty() { "*" } else { &name });
+                    let name = if name.is_empty() { "*".into() } else { name };
+                    let why = rejection(&err, InstanceRef::new(region, &name));
                     failed.push(InstanceFailure {
+                        region,
                         instance_name: name,
                         code: why.code,
                         message: why.message,
@@ -129,7 +177,7 @@ fn summarize<L: Lightsail, C: Clock>(
             }
         }
     }
-    plans.sort_by(|a, b| a.0.instance_name.cmp(&b.0.instance_name));
+    plans.sort_by(|a, b| a.0.instance().cmp(&b.0.instance()));
     refused.sort_by(|a, b| a.0.cmp(&b.0));
     // Nothing could be done and every instance was refused (an unlock of instances
     // inside a window): the command as a whole is refused. Not when another failed
@@ -138,8 +186,9 @@ fn summarize<L: Lightsail, C: Clock>(
         let message: Vec<String> = refused.into_iter().map(|(_, why)| why.message).collect();
         return Err(Rejection::new(Code::LockedDown, message.join("; ")).into());
     }
-    for (name, why) in refused {
+    for ((region, name), why) in refused {
         failed.push(InstanceFailure {
+            region,
             instance_name: name,
             code: why.code,
             message: why.message,
@@ -176,11 +225,11 @@ fn summarize<L: Lightsail, C: Clock>(
                 reason: Some(verdict.into()),
                 justification: selection.reason.as_deref(),
                 reply_to: plan.replies.get(&grant.request_id),
-                ..Decision::about(verdict, grant, &plan.instance_name)
+                ..Decision::about(verdict, grant, plan.instance())
             });
         }
         if plan.drift && plan.put.is_some() {
-            tracing::warn!(instance = %plan.instance_name, "drift corrected: the firewall differed from baseline + grants");
+            tracing::warn!(region = %plan.region, instance = %plan.instance_name, "drift corrected: the firewall differed from baseline + grants");
         }
     }
     if let Some(err) = transient {
@@ -263,7 +312,7 @@ fn audit_lockdown<L: Lightsail, C: Clock>(
         },
         expires_at: record.and_then(|l| l.until),
         reply_to: ctx.reply_to.filter(|_| !by_itself),
-        ..Decision::instance(verdict, request_id, requester, &plan.instance_name)
+        ..Decision::instance(verdict, request_id, requester, plan.instance())
     });
 }
 

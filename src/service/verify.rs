@@ -148,6 +148,7 @@ mod tests {
             name: "web-1".into(),
             ports: live.to_rules(),
             tags,
+            ..Instance::default()
         }
     }
 

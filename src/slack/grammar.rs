@@ -706,7 +706,12 @@ mod tests {
         assert_eq!(command.reply_to, None, "{text:?}");
         if let Action::Grant(grant) = &command.action {
             assert_eq!(command.request_id.as_deref(), Some("slack-1"), "{text:?}");
-            if let Err(r) = Policy::default().decide_grant(grant, "slack-1", now()) {
+            if let Err(r) = Policy::default().decide_grant(
+                grant,
+                crate::region::Region::US_EAST_1,
+                "slack-1",
+                now(),
+            ) {
                 return Judged::Denied(r.code);
             }
         }
@@ -766,7 +771,12 @@ mod tests {
             json!({"action": "grant", "instanceName": "web-1", "cidrs": ["203.0.113.7"]})
         );
         let g = Policy::default()
-            .decide_grant(&grant_of("grant web-1 from 203.0.113.7"), "slack-1", now())
+            .decide_grant(
+                &grant_of("grant web-1 from 203.0.113.7"),
+                crate::region::Region::US_EAST_1,
+                "slack-1",
+                now(),
+            )
             .unwrap();
         assert_eq!(g.ports, vec![PortRange::new(Protocol::Tcp, 22, 22)]);
         assert_eq!(crate::clock::rfc3339(g.expires_at), "2026-11-23T11:00:00Z");
@@ -1240,7 +1250,11 @@ mod tests {
         let Action::Grant(g) = typed(examples[0]).unwrap().action else {
             panic!("not a grant")
         };
-        assert!(Policy::default().decide_grant(&g, "slack-1", now()).is_ok());
+        assert!(
+            Policy::default()
+                .decide_grant(&g, crate::region::Region::US_EAST_1, "slack-1", now())
+                .is_ok()
+        );
     }
 
     #[test]

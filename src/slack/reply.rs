@@ -91,6 +91,7 @@ fn rules_text(rules: &[PortRule]) -> (String, String) {
 pub fn message(outcome: &Outcome, who: &str, now: Timestamp) -> Value {
     match outcome {
         Outcome::Granted {
+            region: _,
             instance_name,
             expires_at,
             opened,
@@ -139,6 +140,7 @@ pub fn message(outcome: &Outcome, who: &str, now: Timestamp) -> Value {
             in_channel(&text)
         }
         Outcome::Extended {
+            region: _,
             instance_name,
             request_id,
             expires_at,
@@ -220,6 +222,7 @@ pub fn working(who: &str, request_id: &str) -> Value {
 mod tests {
     use super::*;
     use crate::firewall::{PortRange, Protocol, Sources};
+    use crate::region::{InstanceRef, Region};
     use crate::rejection::{Code, Rejection};
 
     fn now() -> Timestamp {
@@ -246,6 +249,7 @@ mod tests {
     fn a_grant_is_in_channel_and_says_what_from_where_until_when() {
         let outcome = Outcome::Granted {
             request_id: "slack-abc".into(),
+            region: Region::US_EAST_1,
             instance_name: "web-1".into(),
             expires_at: "2026-11-23T11:00:00Z".parse().unwrap(),
             opened: vec![ssh_from("203.0.113.7/32")],
@@ -265,7 +269,7 @@ mod tests {
     fn a_refusal_is_ephemeral_and_escaped() {
         let outcome = Outcome::rejected(
             "r",
-            Some("web-1"),
+            Some(InstanceRef::new(Region::US_EAST_1, "web-1")),
             Rejection::new(Code::InvalidCidr, "`<!channel>` & co is not a CIDR"),
         );
         let m = message(&outcome, "<@U1>", now());
@@ -280,6 +284,7 @@ mod tests {
     fn a_revoke_lists_what_it_closed() {
         let outcome = Outcome::Revoked {
             request_id: "r".into(),
+            region: Region::US_EAST_1,
             instance_name: "web-1".into(),
             revoked: vec!["a".into(), "b".into()],
             api_calls: 3,

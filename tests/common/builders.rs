@@ -119,8 +119,7 @@ impl InstanceBuilder {
     pub fn unmanaged(name: &str) -> Self {
         InstanceBuilder(Instance {
             name: name.into(),
-            tags: vec![],
-            ports: vec![],
+            ..Instance::default()
         })
     }
 

@@ -37,7 +37,7 @@ pub use stamps::{
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use aws_sdk_lightsail::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lightsail::config::{BehaviorVersion, Credentials};
 
 use lambda_runtime::{Context, LambdaEvent};
 use lightsail_jit::clock::ManualClock;
@@ -47,6 +47,7 @@ use lightsail_jit::lightsail::Instance;
 use lightsail_jit::lightsail::sim::http::SimServer;
 use lightsail_jit::lightsail::sim::{OpenMode, Sim};
 use lightsail_jit::policy::Policy;
+pub use lightsail_jit::region::{InstanceRef, Region};
 use lightsail_jit::service::App;
 use lightsail_jit::strict_json::Strict;
 use serde_json::{Value, json};
@@ -98,6 +99,14 @@ pub fn managed(name: &str, ports: Vec<PortRule>) -> Instance {
         .tag("owner", "web-team")
         .ports(ports)
         .build()
+}
+
+/// The Region of every default world: the simulator's and the policy's home.
+pub const HOME: Region = Region::US_EAST_1;
+
+/// `name` in [`HOME`], as policy lookups take an instance.
+pub fn at_home(name: &str) -> InstanceRef<'_> {
+    InstanceRef::new(HOME, name)
 }
 
 /// The default world's instances: web-1 and db-1 managed, legacy-1 never opted in.
@@ -265,7 +274,7 @@ pub async fn sim_server(instances: Vec<Instance>) -> SimServer {
 pub fn sdk_config(url: &str) -> aws_sdk_lightsail::config::Builder {
     aws_sdk_lightsail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(aws_sdk_lightsail::config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(url)
 }

@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::common::{World, web_baseline, world_with};
+use crate::common::{World, at_home, web_baseline, world_with};
 use lightsail_jit::clock::ManualClock;
 use lightsail_jit::command::Command;
 use lightsail_jit::firewall::{PortRule, RuleSet};
@@ -174,7 +174,7 @@ fn no_untracked_port(sim: &Sim, policy: &Policy, baseline: &RuleSet, label: &str
     for g in &ledger.grants {
         tracked.union(&g.rules());
     }
-    if let Some(rules) = policy.lockdown_rules("web-1") {
+    if let Some(rules) = policy.lockdown_rules(at_home("web-1")) {
         tracked.union(rules);
     }
     let open = RuleSet::from_rules(&instance.ports);
@@ -268,7 +268,7 @@ fn run(
 fn no_grant_short(instance: &Instance, policy: &Policy, now: jiff::Timestamp, label: &str) {
     let ledger = Ledger::read(&instance.tags);
     let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
-        || policy.window_in_force("web-1", now).is_some();
+        || policy.window_in_force(at_home("web-1"), now).is_some();
     let open = RuleSet::from_rules(&instance.ports);
     let mut wanted = RuleSet::new();
     for grant in ledger.active(now).filter(|g| !locked || g.break_glass) {
@@ -387,9 +387,12 @@ fn converged(sim: &Sim, policy: &Policy, baseline: &RuleSet, now: jiff::Timestam
     let instance = sim.instance("web-1").unwrap();
     let ledger = Ledger::read(&instance.tags);
     let locked = ledger.lockdown.as_ref().is_some_and(|r| r.in_force(now))
-        || policy.window_in_force("web-1", now).is_some();
+        || policy.window_in_force(at_home("web-1"), now).is_some();
     let mut desired = match locked {
-        true => policy.lockdown_rules("web-1").unwrap_or(baseline).clone(),
+        true => policy
+            .lockdown_rules(at_home("web-1"))
+            .unwrap_or(baseline)
+            .clone(),
         false => baseline.clone(),
     };
     for g in ledger.active(now).filter(|g| !locked || g.break_glass) {
@@ -404,9 +407,9 @@ fn converged(sim: &Sim, policy: &Policy, baseline: &RuleSet, now: jiff::Timestam
     // reconcile's `lockdown_replaces_baseline`: after such a lockdown the live firewall
     // is the lockdown's, and only the tags know what to restore.
     let replaces = locked
-        && policy.declared_baseline("web-1").is_none()
+        && policy.declared_baseline(at_home("web-1")).is_none()
         && policy
-            .lockdown_rules("web-1")
+            .lockdown_rules(at_home("web-1"))
             .is_some_and(|r| r != baseline);
     assert_eq!(
         ledger.baseline.is_some(),

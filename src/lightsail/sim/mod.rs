@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 use crate::firewall::{PortRule, RuleSet};
 use crate::ledger::Tag;
 use crate::lightsail::{ErrorKind, Instance, Lightsail, LightsailError, Page};
+use crate::region::Region;
 pub use model::{Model, ModelError, OpenMode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +111,8 @@ struct State {
     struck: usize,
     /// Answer "not found" as real Lightsail may: `code: DoesNotExist`.
     does_not_exist_code: bool,
+    /// The Region this simulator is: every instance is read back as being in it.
+    region: Region,
 }
 
 #[derive(Default)]
@@ -135,10 +138,18 @@ pub struct RegionFixture {
 }
 
 impl Sim {
+    /// us-east-1's Lightsail with these instances.
     pub fn new(instances: impl IntoIterator<Item = Instance>) -> Self {
+        Sim::in_region(Region::US_EAST_1, instances)
+    }
+
+    /// `region`'s Lightsail with these instances: each is read back as being in it.
+    pub fn in_region(region: Region, instances: impl IntoIterator<Item = Instance>) -> Self {
+        let placed = instances.into_iter().map(|i| Instance { region, ..i });
         Sim {
             state: Mutex::new(State {
-                model: Model::new(instances),
+                region,
+                model: Model::new(placed),
                 ..State::default()
             }),
         }
@@ -156,8 +167,15 @@ impl Sim {
         let regions = fixture
             .regions
             .into_iter()
-            .map(|(region, f)| (region, Sim::new(f.instances)))
-            .collect();
+            .map(|(region, f)| {
+                let placed = Region::parse(&region).map(|r| Sim::in_region(r, f.instances));
+                placed.map(|sim| (region.clone(), sim)).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "regions: {region:?} is not a Lightsail Region"
+                    ))
+                })
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
         Ok((Sim::new(fixture.instances), regions))
     }
 
@@ -175,7 +193,9 @@ impl Sim {
     }
 
     pub fn insert(&self, instance: Instance) {
-        self.lock().model.insert(instance);
+        let mut state = self.lock();
+        let region = state.region;
+        state.model.insert(Instance { region, ..instance });
     }
 
     /// Answer missing instances with `"code":"DoesNotExist"` instead of the shape name.
