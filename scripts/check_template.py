@@ -78,8 +78,8 @@ OUTCOME_SAMPLES = {
     "expiring.json": "JIT Access Expiring", "expired.json": "JIT Access Expired",
     "lockdown-started.json": "JIT Lockdown Started", "lockdown-ended.json": "JIT Lockdown Ended",
 }
-OUTCOME_DETAIL_KEYS = {"eventId", "summary", "requestId", "instanceName", "requester", "rules", "sources",
-                       "expiresAt", "reason", "replyTo"}
+OUTCOME_DETAIL_KEYS = {"eventId", "summary", "requestId", "region", "instanceName", "requester", "rules",
+                       "sources", "expiresAt", "reason", "replyTo"}
 OUTCOME_EXTRA_KEYS = {
     "JIT Access Granted": {"breakGlass", "cappedBy"}, "JIT Access Rejected": {"error", "command"},
     "JIT Access Revoked": {"endedBy", "revokedBy"}, "JIT Access Extended": set(),
@@ -1213,7 +1213,7 @@ def _(t):
         assert set(d) == want, f"{path}: detail extra {sorted(set(d) - want)}, missing {sorted(want - set(d))}"
         assert re.fullmatch(r"[0-9a-f]{32}", str(d["eventId"])), f"{path}: eventId {d['eventId']!r}"
         assert isinstance(d["summary"], str) and d["summary"] and isinstance(d["requestId"], str), f"{path}: summary/requestId"
-        for key in ("instanceName", "requester", "expiresAt", "reason"):
+        for key in ("region", "instanceName", "requester", "expiresAt", "reason"):
             assert d[key] is None or isinstance(d[key], str), f"{path}: {key} {d[key]!r}"
         for key in ("rules", "sources"):
             assert isinstance(d[key], list) and all(isinstance(x, str) for x in d[key]), f"{path}: {key} {d[key]!r}"

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::envelope::{Delivery, Payload, Record, UnreportableRecord};
 use crate::lightsail::Lightsail;
 use crate::outcome::Outcome;
+use crate::region::Region;
 use crate::service::{App, Transient};
 use crate::strict_json::Strict;
 
@@ -87,18 +88,15 @@ pub async fn batch<L: Lightsail, C: Clock>(
     // sent together apply as sent (their ledger writes would race otherwise); records
     // about no single instance (sweep, lockdown, status of all, rejected envelopes)
     // each run alone. Lanes run concurrently: a batch costs about its longest lane.
-    let mut groups: BTreeMap<Option<String>, Vec<&Record>> = BTreeMap::new();
+    // An instance is its Region and name: `web-1` without `region` and `web-1` in the
+    // home Region are one lane.
+    let mut groups: BTreeMap<(Region, &str), Vec<&Record>> = BTreeMap::new();
     let mut solo = Vec::new();
     for record in &records {
-        match record
-            .delivery
-            .command
-            .as_ref()
-            .ok()
-            .and_then(|c| c.action.instance_name())
-        {
-            Some(name) => groups
-                .entry(Some(name.to_string()))
+        let command = record.delivery.command.as_ref().ok();
+        match command.and_then(|c| Some((c.region, c.action.instance_name()?))) {
+            Some((region, name)) => groups
+                .entry((region.unwrap_or(app.policy.home), name))
                 .or_default()
                 .push(record),
             None => solo.push(vec![record]),

@@ -27,10 +27,16 @@ impl Echo {
     /// The valid fields of `command` (anything, as received).
     pub fn read(command: &Value) -> Echo {
         let text = |name: &str| command.get(name).and_then(Value::as_str);
+        // An instance is its Region and name: with a `region` that cannot be read, which
+        // instance the command meant is unknown (it is not the home Region's).
+        let region = command.get("region").filter(|r| !r.is_null());
+        let region = region.map(|r| r.as_str().and_then(Region::parse));
         Echo {
             request_id: text("requestId").and_then(|id| validate_request_id(id).ok()),
-            instance_name: text("instanceName").and_then(|n| validate_instance_name(n).ok()),
-            region: text("region").and_then(Region::parse),
+            instance_name: text("instanceName")
+                .filter(|_| !matches!(region, Some(None)))
+                .and_then(|n| validate_instance_name(n).ok()),
+            region: region.flatten(),
             requester: text("requester").and_then(|who| validate_requester(who).ok()),
             reply_to: command
                 .get("replyTo")
@@ -65,5 +71,9 @@ mod tests {
         }));
         assert_eq!(bad, Echo::default());
         assert_eq!(Echo::read(&json!([1, 2])), Echo::default());
+        let elsewhere = Echo::read(&json!({"instanceName": "web-1", "region": "mars-1"}));
+        assert_eq!(elsewhere.instance_name, None, "not the home Region's web-1");
+        let home = Echo::read(&json!({"instanceName": "web-1", "region": null}));
+        assert_eq!(home.instance_name.as_deref(), Some("web-1"));
     }
 }

@@ -169,8 +169,13 @@ impl<L: Lightsail, C: Clock> App<L, C> {
         };
         // The Region comes first: a command for a Region this function does not manage
         // is refused whatever else it says. A refused command makes no call, so its
-        // context may hold the home client.
-        let (client, admitted) = match self.client(region) {
+        // context may hold the home client; so may one covering every managed Region,
+        // which reaches each through its own view (`Ctx::ls_in`), home managed or not.
+        let client = match (command.region, command.covers_every_instance()) {
+            (None, true) => Ok(&self.lightsail),
+            _ => self.client(region),
+        };
+        let (client, admitted) = match client {
             Ok(client) => (client, admitted),
             Err(refusal) => (&self.lightsail, Err(refusal)),
         };

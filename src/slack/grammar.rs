@@ -17,6 +17,8 @@
 //!   Slack does not send the user's address.
 //! - `revoke INSTANCE [REQUEST_ID]`, `extend INSTANCE REQUEST_ID [for DURATION]`,
 //!   `status [INSTANCE]`, and `help` (or no text at all).
+//! - `INSTANCE` is a name in the function's own Region, or `REGION/NAME` (`eu-west-1/web-1`),
+//!   which becomes the command's `region` and `instanceName`.
 //!
 //! Decisions, each tested below:
 //!
@@ -210,7 +212,9 @@ impl SlackCommand {
                 reason,
             } => {
                 put("action", action(ActionName::Grant));
-                put("instanceName", instance_name.as_str().into());
+                for (field, value) in instance_fields(instance_name) {
+                    put(field, value);
+                }
                 if let Some(ports) = ports {
                     put("ports", ports.clone().into());
                 }
@@ -235,7 +239,9 @@ impl SlackCommand {
                 request_id,
             } => {
                 put("action", action(ActionName::Revoke));
-                put("instanceName", instance_name.as_str().into());
+                for (field, value) in instance_fields(instance_name) {
+                    put(field, value);
+                }
                 if let Some(request_id) = request_id {
                     put("requestId", request_id.as_str().into());
                 }
@@ -246,7 +252,9 @@ impl SlackCommand {
                 duration,
             } => {
                 put("action", action(ActionName::Extend));
-                put("instanceName", instance_name.as_str().into());
+                for (field, value) in instance_fields(instance_name) {
+                    put(field, value);
+                }
                 put("requestId", request_id.as_str().into());
                 if let Some(duration) = duration {
                     put("duration", duration.as_str().into());
@@ -255,12 +263,24 @@ impl SlackCommand {
             SlackCommand::Status { instance_name } => {
                 put("action", action(ActionName::Status));
                 if let Some(instance_name) = instance_name {
-                    put("instanceName", instance_name.as_str().into());
+                    for (field, value) in instance_fields(instance_name) {
+                        put(field, value);
+                    }
                 }
             }
             SlackCommand::Help => return None,
         }
         Some(Value::Object(command))
+    }
+}
+
+/// `web-1`, or `eu-west-1/web-1` for an instance in another Region: split at the first
+/// `/` into `region` and `instanceName` (the policy writes instances the same way). Not
+/// validated here: the command refuses a Region it does not manage, or a bad name.
+fn instance_fields(word: &str) -> Vec<(&'static str, Value)> {
+    match word.split_once('/') {
+        Some((region, name)) => vec![("region", region.into()), ("instanceName", name.into())],
+        None => vec![("instanceName", word.into())],
     }
 }
 
@@ -277,6 +297,7 @@ pub fn help_text() -> String {
         "    SOURCES: IPv4 or IPv6 addresses or networks, or `lightsail-connect`, comma-separated".into(),
         "    DURATION: `30m`, `2h`, `1h30m`; without it, the policy's default".into(),
         "    after the ports, `for`, `from` and `reason` may come in any order; `reason` takes the rest of the line".into(),
+        "    INSTANCE: a name, or `REGION/NAME` for another Region, e.g. `eu-west-1/web-1`".into(),
         format!("`{REVOKE_USAGE}`"),
         "    e.g. `/jit revoke web-1 chg-1001` (without a request id: every grant on web-1)".into(),
         format!("`{EXTEND_USAGE}`"),
@@ -731,6 +752,35 @@ mod tests {
             }
             _ => assert_eq!(&actual, expected, "{text:?}"),
         }
+    }
+
+    #[test]
+    fn region_slash_name_becomes_region_and_instance_name() {
+        assert_eq!(
+            command("grant eu-west-1/web-1 from 203.0.113.7"),
+            json!({"action": "grant", "region": "eu-west-1", "instanceName": "web-1", "cidrs": ["203.0.113.7"]})
+        );
+        assert_eq!(
+            command("revoke eu-west-1/web-1 chg-1"),
+            json!({"action": "revoke", "region": "eu-west-1", "instanceName": "web-1", "requestId": "chg-1"})
+        );
+        assert_eq!(
+            command("status ap-northeast-1/db-1"),
+            json!({"action": "status", "region": "ap-northeast-1", "instanceName": "db-1"})
+        );
+        // Only split: the command judges the parts.
+        let bad = typed("grant mars-1/web-1 from 203.0.113.7").unwrap_err();
+        assert_eq!(
+            bad.code,
+            crate::rejection::Code::RegionNotManaged,
+            "{bad:?}"
+        );
+        let bad = typed("grant eu-west-1/ from 203.0.113.7").unwrap_err();
+        assert_eq!(
+            bad.code,
+            crate::rejection::Code::InvalidInstanceName,
+            "{bad:?}"
+        );
     }
 
     #[test]
@@ -1423,8 +1473,13 @@ mod tests {
                 "status web-1|cat",
                 Judged::Rejected(Code::InvalidInstanceName),
             ),
+            // A `/` splits off a Region: `..` is none.
             (
                 "status ../../etc/passwd",
+                Judged::Rejected(Code::RegionNotManaged),
+            ),
+            (
+                "status eu-west-1/../etc/passwd",
                 Judged::Rejected(Code::InvalidInstanceName),
             ),
             // ...and a reason keeps them verbatim, for the audit log to show.
