@@ -20,6 +20,11 @@ EventBridge renders them. Both use a small, independent event-pattern matcher an
 template renderer below, limited to what the template uses; an operator or syntax they
 do not implement fails the check instead of being guessed at.
 
+The Lightsail statements' Resource and Condition are built from the ManagedRegions
+parameter with conditions (Fn::If, Fn::Join, Fn::Split, Fn::Sub); a small evaluator of
+those intrinsics below resolves them for a range of parameter values, and the checks hold
+the resolved ARNs and Regions, not the expressions, against what they must be.
+
 Parsing uses cfn-lint's own YAML loader (understands !Ref, !GetAtt, !Sub, ...); without
 cfn-lint installed, PyYAML with equivalent constructors is used.
 """
@@ -43,7 +48,29 @@ LIGHTSAIL_FIREWALL_WRITES = {"lightsail:OpenInstancePublicPorts", "lightsail:Put
 LIGHTSAIL_TAG_WRITES = {"lightsail:TagResource", "lightsail:UntagResource"}
 LIGHTSAIL_WRITES = LIGHTSAIL_FIREWALL_WRITES | LIGHTSAIL_TAG_WRITES
 LIGHTSAIL_ACTIONS = LIGHTSAIL_READS | LIGHTSAIL_WRITES
-INSTANCE_ARN = "arn:${AWS::Partition}:lightsail:${AWS::Region}:${AWS::AccountId}:Instance/*"
+# Every Region Lightsail serves: the function's list (src/region.rs LIGHTSAIL_REGIONS,
+# aws-sdk-lightsail's RegionName), compared with that file whenever it is present.
+LIGHTSAIL_REGIONS = ["ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1",
+                     "ap-southeast-2", "ap-southeast-3", "ap-southeast-5", "ca-central-1", "eu-central-1",
+                     "eu-north-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
+                     "us-east-1", "us-east-2", "us-west-1", "us-west-2"]
+REGION_SOURCE = os.path.join(ROOT, "src", "region.rs")
+REGIONS_PARAM = "ManagedRegions"
+REQUESTED_REGION = "aws:RequestedRegion"
+# The stack the Lightsail statements are evaluated for: (stack Region, ManagedRegions).
+# Each Lightsail Region alone (every Manages* condition and its ARN), several at once,
+# spaces (CloudFormation trims each item), a trailing comma, neighbours by prefix
+# (ap-south-1 / ap-southeast-1), and empty: the stack's own Region, Lightsail's or not.
+EVAL_ACCOUNT = "123456789012"
+EVAL_PARTITION = "aws"
+REGION_SCENARIOS = ([("us-east-1", r) for r in LIGHTSAIL_REGIONS] + [
+    ("us-east-1", ""), ("eu-west-3", ""), ("ap-northeast-3", ""), ("us-east-1", ","),
+    ("us-east-1", "us-east-1,eu-west-1,ap-northeast-1"), ("eu-west-3", "us-east-1,eu-west-1,ap-northeast-1"),
+    ("us-east-1", " us-east-1 , eu-west-1 "), ("us-east-1", "eu-west-1,"), ("us-east-1", "ap-south-1"),
+    ("us-east-1", "ap-southeast-1,ap-south-1"), ("us-east-1", ",".join(LIGHTSAIL_REGIONS)),
+])
+NOT_LIGHTSAIL_REGIONS = ["ap-northeast-3", "us-gov-west-1", "cn-north-1", "*", "us-east-*", "eu-west-1,x",
+                         "EU-WEST-1", "eu-west-1x", "xeu-west-1", "${AWS::Region}"]
 OPT_IN_TAG = "jit:managed"
 ALLOWED_TAG_KEY_PATTERNS = {"jit:grant:*", "jit:baseline*", "jit:lockdown", "jit:lockdown:reason", "jit:reply:*",
                             "jit:end:*"}
@@ -301,6 +328,168 @@ def lower_set(items):
     return {str(i).lower() for i in items}
 
 
+# --------------------------------------------------------------------------- intrinsics
+# What CloudFormation would make of an expression, for given parameter values: Ref
+# (parameters, pseudo parameters, AWS::NoValue), Fn::If and the condition functions,
+# Fn::Join, Fn::Split, Fn::Select, Fn::Sub. A delimiter or Sub string that is not a
+# literal, like anything else, raises Unresolvable (CloudFormation refuses those too).
+
+class Unresolvable(ValueError):
+    pass
+
+
+_NO_VALUE = object()
+
+
+def code_regions():
+    """LIGHTSAIL_REGIONS as src/region.rs lists them, or None without that file."""
+    if not os.path.exists(REGION_SOURCE):
+        return None
+    with open(REGION_SOURCE) as f:
+        m = re.search(r"LIGHTSAIL_REGIONS\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", f.read(), re.S)
+    assert m, f"{REGION_SOURCE}: no LIGHTSAIL_REGIONS list"
+    return re.findall(r'"([^"]*)"', m.group(1))
+
+
+class Stack:
+    """One deployment of the template: its Region and parameter values (else defaults)."""
+
+    def __init__(self, t, region, values):
+        self.t = t
+        self.pseudo = {"AWS::Region": region, "AWS::AccountId": EVAL_ACCOUNT, "AWS::Partition": EVAL_PARTITION,
+                       "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "lightsail-jit"}
+        self.values = values
+        self._conditions = {}
+
+    def param(self, name):
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name not in self.t.params:
+            raise Unresolvable(f"Ref {name} (not a parameter)")
+        p = self.t.params[name]
+        raw = str(self.values.get(name, p.get("Default", "")))
+        if p.get("Type") == "CommaDelimitedList":
+            return [item.strip() for item in raw.split(",")]
+        return raw
+
+    def condition(self, name):
+        if name not in self._conditions:
+            if name not in self.t.conditions:
+                raise Unresolvable(f"condition {name} is not defined")
+            self._conditions[name] = None  # a cycle resolves to an error below
+            self._conditions[name] = self.truth(self.t.conditions[name])
+        if self._conditions[name] is None:
+            raise Unresolvable(f"condition {name} refers to itself")
+        return self._conditions[name]
+
+    def truth(self, node):
+        (fn, arg), = node.items() if isinstance(node, dict) and len(node) == 1 else [(None, node)]
+        if fn == "Condition":
+            return self.condition(arg)
+        if fn == "Fn::Equals":
+            a, b = (self.string(x) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not self.truth(arg[0])
+        if fn == "Fn::And":
+            return all(self.truth(x) for x in arg)
+        if fn == "Fn::Or":
+            return any(self.truth(x) for x in arg)
+        raise Unresolvable(f"condition function {node!r}")
+
+    def string(self, node):
+        v = self.value(node)
+        if isinstance(v, bool):
+            return str(v).lower()
+        if not isinstance(v, (str, int, float)):
+            raise Unresolvable(f"{node!r} is not a string: {v!r}")
+        return str(v)
+
+    def strings(self, node):
+        v = self.value(node)
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise Unresolvable(f"{node!r} is not a list of strings: {v!r}")
+        return v
+
+    def value(self, node):
+        if isinstance(node, list):
+            return [v for v in (self.value(x) for x in node) if v is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not (list(node)[0] == "Ref" or list(node)[0].startswith("Fn::")):
+            return {k: v for k, v in ((k, self.value(v)) for k, v in node.items()) if v is not _NO_VALUE}
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            return _NO_VALUE if arg == "AWS::NoValue" else self.param(arg)
+        if fn == "Fn::If":
+            cond, yes, no = arg
+            return self.value(yes if self.condition(cond) else no)
+        if fn == "Fn::Join":
+            delimiter, items = arg
+            if not isinstance(delimiter, str):
+                raise Unresolvable(f"Fn::Join delimiter {delimiter!r} is not a literal string")
+            return delimiter.join(self.strings(items))
+        if fn == "Fn::Split":
+            delimiter, text = arg
+            if not isinstance(delimiter, str) or not delimiter:
+                raise Unresolvable(f"Fn::Split delimiter {delimiter!r} is not a literal string")
+            return self.string(text).split(delimiter)
+        if fn == "Fn::Select":
+            index, items = arg
+            items = self.value(items)
+            i = int(self.string(index))
+            if not isinstance(items, list) or not 0 <= i < len(items):
+                raise Unresolvable(f"Fn::Select {i} of {items!r}")
+            return items[i]
+        if fn == "Fn::Sub":
+            body, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            if not isinstance(body, str):
+                raise Unresolvable(f"Fn::Sub string {body!r} is not a literal string")
+            variables = {k: self.string(v) for k, v in variables.items()}
+
+            def sub(m):
+                name = m.group(1)
+                if name.startswith("!"):
+                    return "${" + name[1:] + "}"
+                if name in variables:
+                    return variables[name]
+                v = self.param(name)
+                if not isinstance(v, str):
+                    raise Unresolvable(f"Fn::Sub ${{{name}}} is a list")
+                return v
+            return re.sub(r"\$\{([^}]*)\}", sub, body)
+        raise Unresolvable(f"{fn} is not modelled")
+
+
+def expected_regions(stack):
+    """The Regions the function may reach in that stack: ManagedRegions, else its own."""
+    return [r for r in stack.param(REGIONS_PARAM) if r] or [stack.pseudo["AWS::Region"]]
+
+
+def instance_arn(stack, region):
+    return f"arn:{EVAL_PARTITION}:lightsail:{region}:{EVAL_ACCOUNT}:Instance/*"
+
+
+def region_stacks(t):
+    return [Stack(t, home, {REGIONS_PARAM: value}) for home, value in REGION_SCENARIOS]
+
+
+def requested_regions(stack, st):
+    """The Regions a statement's aws:RequestedRegion condition admits, resolved; the only
+    operator allowed on that key is StringEquals (no IfExists, no pattern, no negation)."""
+    sid = st.get("Sid") or "?"
+    found = None
+    for op, block in (st.get("Condition") or {}).items():
+        for key, val in (block or {}).items():
+            if str(key).lower() != REQUESTED_REGION.lower():
+                continue
+            assert op == "StringEquals" and found is None, f"{sid}: {op} {key} (want one StringEquals {REQUESTED_REGION})"
+            found = val
+    assert found is not None, f"{sid}: no {REQUESTED_REGION} condition"
+    v = stack.value(found)
+    return {x for x in (v if isinstance(v, list) else [v]) if x != ""}
+
+
 # --------------------------------------------------------------------------- EventBridge model
 # An independent reading of the EventBridge documentation ("Event patterns", "Input
 # transformation"), not a port of its code: only what template.yaml uses. Anything else
@@ -532,9 +721,9 @@ def _(t):
         if st.get("Effect") != "Allow" or not writes:
             continue
         seen |= writes
-        resources = as_list(st.get("Resource"))
-        assert len(resources) == 1 and sub_string(resources[0]) == INSTANCE_ARN, \
-            f"{st.get('Sid') or path}: Resource must be exactly !Sub {INSTANCE_ARN}, got {resources}"
+        resources = resolved_resources(Stack(t, "us-east-1", {}), st)
+        assert resources == [instance_arn(None, "us-east-1")], \
+            f"{st.get('Sid') or path}: Resource must be the stack's own Instance/* by default, got {resources}"
         cond = st.get("Condition") or {}
         null = cond.get("Null") or {}
         assert is_false(null.get(f"aws:ResourceTag/{OPT_IN_TAG}")), \
@@ -542,6 +731,69 @@ def _(t):
         for op in cond:
             assert "IfExists" not in op, f"{st.get('Sid') or path}: {op} lets a missing key pass"
     assert seen == lower_set(LIGHTSAIL_WRITES), f"writes not found: {sorted(lower_set(LIGHTSAIL_WRITES) - seen)}"
+
+
+def resolved_resources(stack, st):
+    v = stack.value(st.get("Resource"))
+    return v if isinstance(v, list) else [v]
+
+
+def is_instance_arn_expr(t, r):
+    """Does this Resource entry resolve to Lightsail instance ARNs only (in a default stack)?"""
+    try:
+        v = Stack(t, "us-east-1", {}).value(r)
+    except Unresolvable:
+        return False
+    return bool(as_list(v)) and all(isinstance(x, str) and re.fullmatch(
+        r"arn:%s:lightsail:[a-z0-9-]+:%s:Instance/\*" % (EVAL_PARTITION, EVAL_ACCOUNT), x) for x in as_list(v))
+
+
+@check("regions: ManagedRegions is a CommaDelimitedList defaulting to empty, each item a Region Lightsail serves (the function's list)")
+def _(t):
+    code = code_regions()
+    assert code is None or code == LIGHTSAIL_REGIONS, \
+        f"{REGION_SOURCE} lists {code}, this checker {LIGHTSAIL_REGIONS}: update LIGHTSAIL_REGIONS here and the template"
+    p = t.params.get(REGIONS_PARAM)
+    assert p, f"no parameter {REGIONS_PARAM}"
+    assert p.get("Type") == "CommaDelimitedList", f"{REGIONS_PARAM}: Type {p.get('Type')}"
+    assert p.get("Default") == "", f"{REGIONS_PARAM}: Default {p.get('Default')!r} (empty = the stack's own Region)"
+    # CloudFormation applies AllowedPattern to each item of a CommaDelimitedList.
+    rx = p.get("AllowedPattern")
+    assert rx and "AllowedValues" not in p, f"{REGIONS_PARAM}: needs an AllowedPattern (checked per item), not AllowedValues"
+    for good in LIGHTSAIL_REGIONS + [""]:
+        assert re.fullmatch(rx, good), f"{REGIONS_PARAM} refuses {good!r}"
+    for bad in NOT_LIGHTSAIL_REGIONS:
+        assert not re.fullmatch(rx, bad), f"{REGIONS_PARAM} admits {bad!r}"
+    env = ((t.fn_prop("Environment") or {}).get("Variables")) or {}
+    assert not any(REGIONS_PARAM in json.dumps(v) for v in env.values()), \
+        f"{REGIONS_PARAM} must not reach the environment: the function reads its Regions from the policy"
+
+
+@check("IAM: every Lightsail Allow holds only in the managed Regions (StringEquals aws:RequestedRegion: ManagedRegions, else the stack's own)")
+def lightsail_allows_in_managed_regions(t):
+    sts = [st for _, _, st in t.statements() if st.get("Effect") == "Allow"
+           and any(a.lower().startswith("lightsail:") for a in actions(st))]
+    assert sts, "no Lightsail Allow"
+    for stack in region_stacks(t):
+        want = set(expected_regions(stack))
+        for st in sts:
+            got = requested_regions(stack, st)
+            assert got == want, (f"{st.get('Sid')}: stack in {stack.pseudo['AWS::Region']} with {REGIONS_PARAM}="
+                                 f"{stack.values[REGIONS_PARAM]!r} admits {sorted(got)}, want {sorted(want)}")
+
+
+@check("IAM: Lightsail writes on exactly Instance/* of each managed Region (never '*', never a wildcard Region)")
+def lightsail_writes_on_managed_regions(t):
+    sts = [st for _, _, st in t.statements() if st.get("Effect") == "Allow"
+           and {a.lower() for a in actions(st)} & lower_set(LIGHTSAIL_WRITES)]
+    assert sts, "no Lightsail write"
+    for stack in region_stacks(t):
+        want = sorted(instance_arn(stack, r) for r in set(expected_regions(stack)))
+        for st in sts:
+            got = resolved_resources(stack, st)
+            assert sorted(set(got)) == want and len(got) == len(want), \
+                (f"{st.get('Sid')}: stack in {stack.pseudo['AWS::Region']} with {REGIONS_PARAM}="
+                 f"{stack.values[REGIONS_PARAM]!r} writes on {got}, want {want}")
 
 
 @check("IAM: Tag/UntagResource limited by aws:TagKeys to jit:grant:* / jit:baseline* / jit:lockdown[:reason] / jit:reply:* / jit:end:*, never jit:managed")
@@ -600,7 +852,7 @@ def _(t):
             if r == "*":
                 extra = {a.lower() for a in actions(st)} - lower_set(LIGHTSAIL_READS)
                 assert not extra, f"{owner} {sid}: {sorted(extra)} on Resource '*'"
-            elif sub_string(r) == INSTANCE_ARN:
+            elif is_instance_arn_expr(t, r):
                 extra = {a.lower() for a in actions(st)} - lower_set(LIGHTSAIL_WRITES)
                 assert not extra, f"{owner} {sid}: {sorted(extra)} on the instance ARN"
             else:
@@ -1504,8 +1756,8 @@ def translated_checks(path):
     def run(title, fn):
         try:
             fn()
-        except AssertionError as e:
-            print(f"FAIL {title}: {e}")
+        except (AssertionError, KeyError, TypeError, ValueError) as e:
+            print(f"FAIL {title}: {'' if isinstance(e, AssertionError) else type(e).__name__ + ' '}{e}")
             results.append(False)
         else:
             print(f"ok   {title}")
@@ -1542,6 +1794,10 @@ def translated_checks(path):
     run("translated: no role has managed policies (SAM added none)", no_managed_policies)
     run("translated: no action contains '*'", no_wildcards)
     run("translated: Lightsail actions are exactly the six", lightsail_exact)
+    run("translated: every Lightsail Allow holds only in the managed Regions (aws:RequestedRegion)",
+        lambda: lightsail_allows_in_managed_regions(t))
+    run("translated: Lightsail writes on exactly Instance/* of each managed Region",
+        lambda: lightsail_writes_on_managed_regions(t))
     run("translated: events actions are PutEvents (always with an events:source condition) and InvokeApiDestination",
         events_exact)
     return results.count(True), results.count(False)

@@ -83,6 +83,24 @@ def _unwrap_dlq_statement(d, sid):
     sts[sts.index(st)] = st["Fn::If"][1]
 
 
+def _region_cond(st):
+    """The statement's StringEquals block (holding aws:RequestedRegion)."""
+    return st["Condition"]["StringEquals"]
+
+
+def _region_arns(t, sid):
+    """The per-Region ARN list of a write statement (the Fn::If's HasManagedRegions branch)."""
+    return _stmt(t, sid)["Resource"]["Fn::If"][1]
+
+
+def _region_arn(t, sid, region):
+    """The !If [Manages<Region>, !Sub arn, NoValue] entry of that Region in a write statement."""
+    for entry in _region_arns(t, sid):
+        if f":lightsail:{region}:" in entry["Fn::If"][1]["Fn::Sub"]:
+            return entry
+    raise KeyError(region)
+
+
 def _one_second_short(m):
     """The VisibilityTimeout mutation's replacement: one second below the current value."""
     return m.group(0).replace(m.group(1), str(int(m.group(1)) - 1))
@@ -161,6 +179,48 @@ MUTATIONS = [
     ("DLQ alarm dropped", lambda d, t: d["Resources"].pop("DeadLetterQueueAlarm")),
     ("errors alarm without actions", lambda d, t: d["Resources"]["FunctionErrorsAlarm"]["Properties"].pop("AlarmActions")),
     ("queue URL output dropped", lambda d, t: d["Outputs"].pop("CommandQueueUrl")),
+    # -- the managed Regions (ManagedRegions)
+    ("read without the Region condition", lambda d, t: _stmt(t, "LightsailRead").pop("Condition")),
+    ("firewall write without the Region condition", lambda d, t: _stmt(t, "LightsailFirewallWriteOptedIn")["Condition"].pop("StringEquals")),
+    ("tag write without the Region condition", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"].pop("StringEquals")),
+    ("read in any Region by StringLike", lambda d, t: _stmt(t, "LightsailRead").__setitem__(
+        "Condition", {"StringLike": {"aws:RequestedRegion": "*"}})),
+    ("read Region condition IfExists", lambda d, t: _stmt(t, "LightsailRead").__setitem__(
+        "Condition", {"StringEqualsIfExists": _region_cond(_stmt(t, "LightsailRead"))})),
+    ("read Region condition always the stack's Region", lambda d, t: _region_cond(_stmt(t, "LightsailRead")).__setitem__(
+        "aws:RequestedRegion", {"Ref": "AWS::Region"})),
+    ("write Region condition only ManagedRegions (nothing when empty)", lambda d, t: _region_cond(_stmt(t, "LightsailFirewallWriteOptedIn")).__setitem__(
+        "aws:RequestedRegion", {"Ref": "ManagedRegions"})),
+    ("firewall write on a wildcard Region", lambda d, t: _stmt(t, "LightsailFirewallWriteOptedIn").__setitem__(
+        "Resource", {"Fn::Sub": "arn:${AWS::Partition}:lightsail:*:${AWS::AccountId}:Instance/*"})),
+    ("tag write always on the stack's Region", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn").__setitem__(
+        "Resource", {"Fn::Sub": "arn:${AWS::Partition}:lightsail:${AWS::Region}:${AWS::AccountId}:Instance/*"})),
+    ("tag write on '*' when ManagedRegions is empty", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Resource"]["Fn::If"].__setitem__(2, "*")),
+    ("eu-west-1's ARN names eu-west-2", lambda d, t: _region_arn(t, "LightsailFirewallWriteOptedIn", "eu-west-1")["Fn::If"].__setitem__(
+        1, {"Fn::Sub": "arn:${AWS::Partition}:lightsail:eu-west-2:${AWS::AccountId}:Instance/*"})),
+    ("a Region's ARN unconditional", lambda d, t: (lambda arns, e: arns.__setitem__(arns.index(e), e["Fn::If"][1]))(
+        _region_arns(t, "LightsailLedgerTagsOptedIn"), _region_arn(t, "LightsailLedgerTagsOptedIn", "ap-south-1"))),
+    ("a Region's ARN dropped", lambda d, t: _region_arns(t, "LightsailFirewallWriteOptedIn").remove(
+        _region_arn(t, "LightsailFirewallWriteOptedIn", "sa-east-1"))),
+    ("a Manages condition tests another Region", lambda d, t: d["Conditions"].__setitem__(
+        "ManagesUsEast1", d["Conditions"]["ManagesUsEast2"])),
+    ("a Manages condition always true", lambda d, t: d["Conditions"].__setitem__(
+        "ManagesEuWest1", {"Fn::Not": [{"Fn::Equals": ["a", "b"]}]})),
+    ("a Manages condition matches by prefix (no commas)", lambda d, t: d["Conditions"].__setitem__(
+        "ManagesApSouth1", {"Fn::Not": [{"Fn::Equals": [
+            {"Fn::Join": ["", {"Fn::Split": ["ap-south", {"Fn::Join": [",", {"Ref": "ManagedRegions"}]}]}]},
+            {"Fn::Join": [",", {"Ref": "ManagedRegions"}]}]}]})),
+    ("empty ManagedRegions counts as set", lambda d, t: d["Conditions"].__setitem__(
+        "HasManagedRegions", {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "ManagedRegions"}]}, "x"]}]})),
+    ("ManagedRegions defaults to us-east-1", lambda d, t: d["Parameters"]["ManagedRegions"].__setitem__("Default", "us-east-1")),
+    ("ManagedRegions a String", lambda d, t: d["Parameters"]["ManagedRegions"].__setitem__("Type", "String")),
+    ("ManagedRegions admits any Region", lambda d, t: d["Parameters"]["ManagedRegions"].__setitem__("AllowedPattern", "^[a-z0-9-]*$")),
+    ("ManagedRegions admits a wildcard", lambda d, t: d["Parameters"]["ManagedRegions"].__setitem__(
+        "AllowedPattern", d["Parameters"]["ManagedRegions"]["AllowedPattern"].replace("|us-west-2)", "|us-west-2|\\*)"))),
+    ("ManagedRegions refuses a Lightsail Region", lambda d, t: d["Parameters"]["ManagedRegions"].__setitem__(
+        "AllowedPattern", d["Parameters"]["ManagedRegions"]["AllowedPattern"].replace("|eu-south-2", ""))),
+    ("ManagedRegions passed to the function", lambda d, t: _fn(t)["Environment"]["Variables"].__setitem__(
+        "JIT_REGIONS", {"Fn::Join": [",", {"Ref": "ManagedRegions"}]})),
     # -- the reply tags (jit:reply:<i>:<requestId>)
     ("tag keys widened to jit:rep*", lambda d, t: _stmt(t, "LightsailLedgerTagsOptedIn")["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"].append("jit:rep*")),
     ("reply tag key jit:reply* instead of jit:reply:*", lambda d, t: (lambda keys: keys.__setitem__(keys.index("jit:reply:*"), "jit:reply*"))(
@@ -267,8 +327,11 @@ MUTATIONS = [
 TEXT_MUTATIONS = [
     ("text: lightsail:* added", r"(\n(\s*)- lightsail:GetInstances\n)", r"\1\2- lightsail:*\n"),
     ("text: tag condition removed from the firewall writes",
-     r"\n\s*Condition:\n\s*\"Null\":\n\s*aws:ResourceTag/jit:managed: \"false\"\n(?=\s*#[^\n]*\n(\s*#[^\n]*\n)*\s*- Sid: LightsailLedgerTags)",
+     r"\n\s*\"Null\":\n\s*aws:ResourceTag/jit:managed: \"false\"\n(?=\s*#[^\n]*\n(\s*#[^\n]*\n)*\s*- Sid: LightsailLedgerTags)",
      "\n"),
+    ("text: Region condition removed from the reads",
+     r"(- lightsail:GetInstances\n\s*Resource: \"\*\"\n)\s*Condition:\n\s*StringEquals:\n\s*aws:RequestedRegion: [^\n]*\n",
+     r"\1"),
     ("text: VisibilityTimeout one second short", r"VisibilityTimeout: (\d+)", _one_second_short),
     ("text: unlock removed from the command rule", r"\n\s*- unlock\n", "\n"),
 ]
