@@ -171,10 +171,21 @@ def check(condition, message):
     print(f"ok: {message}")
 
 
+# A second Region (issue #15): the function manages us-east-1 (its own) and eu-west-1,
+# where another instance is also named web-1, with its own firewall.
+EU = "eu-west-1"
+EU_WEB = {"name": "web-1", "tags": [{"key": "jit:managed"}],
+          "ports": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrs": ["0.0.0.0/0"],
+                     "ipv6Cidrs": [], "cidrListAliases": []}]}
+POLICY = {"regions": ["us-east-1", EU]}
+
+
 def main():
     subprocess.run(["cargo", "build", "--quiet", "--bin", "jit-sim", "--bin", FUNCTION], cwd=ROOT, check=True)
+    with open(os.path.join(EVENTS, "instances.json")) as f:
+        fixture = dict(json.load(f), regions={EU: {"instances": [EU_WEB]}})
     with SimDriver(os.path.join(ROOT, "target", "debug", "jit-sim"), cwd=ROOT,
-                   fixture=os.path.join(EVENTS, "instances.json"), error_style="lightsail") as sim:
+                   fixture=fixture, error_style="lightsail") as sim:
         try:
             run_events(sim)
         finally:
@@ -187,13 +198,15 @@ def run_events(sim):
     env = dict(os.environ, AWS_ENDPOINT_URL_LIGHTSAIL=sim.url, AWS_ENDPOINT_URL_EVENTBRIDGE=sim.url,
                JIT_EVENT_BUS=BUS, SLACK_SIGNING_SECRET=SLACK_SECRET, AWS_ACCESS_KEY_ID="test",
                AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-    env.pop("JIT_POLICY", None)
     env.pop("JIT_POLICY_FILE", None)
+    env["JIT_POLICY"] = json.dumps(POLICY)  # the defaults, in two Regions
     start(["cargo", "lambda", "watch", "-P", str(watch_port)], env=env)
     wait_for_port(watch_port, "cargo lambda watch")
 
     baseline = {name: canonical(i["ports"]) for name, i in sim.instances().items()}
     firewall = lambda name: canonical(sim.instances()[name]["ports"])
+    eu_baseline = canonical(EU_WEB["ports"])
+    eu_firewall = lambda: canonical(sim.region_instances(EU)["web-1"]["ports"])
     ssh_alice = ("tcp", 22, 22, "203.0.113.7/32")
     seen = set()
 
@@ -220,8 +233,10 @@ def run_events(sim):
                   f"{e['detailType']}: source, bus, eventId and summary")
 
     out = run("status.json", [])
-    check(out["status"] == "status" and {i["instanceName"] for i in out["instances"]} == {"web-1", "db-1"},
-          "status lists the two managed instances")
+    check(out["status"] == "status"
+          and {(i["region"], i["instanceName"]) for i in out["instances"]}
+          == {("us-east-1", "web-1"), ("us-east-1", "db-1"), (EU, "web-1")},
+          "status of every instance lists both Regions' managed instances")
     out = run("grant-dry-run.json", [])
     check(out["status"] == "plan" and firewall("db-1") == baseline["db-1"], "dry run plans and writes nothing")
     out = invoke(watch_port, data_file="grant-eventbridge.json", at=now() - datetime.timedelta(hours=1))
@@ -239,16 +254,26 @@ def run_events(sim):
     check(out["status"] == "revoked" and ssh_alice not in firewall("web-1"), "revoke closes alice's grant")
     out = run("sweep-scheduled.json", [])
     check(out["status"] == "swept" and out["expired"] == 0, "a sweep before expiry ends nothing")
-    out = run("lockdown.json", ["JIT Lockdown Started"] * 2 + ["JIT Access Revoked"] * 2)
-    check(out["status"] == "lockedDown" and out["ended"] == 2, "lockdown ends the two remaining grants")
-    check(all(firewall(n) == baseline[n] for n in baseline), "lockdown restores every baseline")
+    eu_grant = {"action": "grant", "region": EU, "instanceName": "web-1", "cidrs": ["198.51.100.9"],
+                "requester": "e2e", "requestId": "e2e-eu", "issuedAt": rfc3339(now())}
+    out = invoke(watch_port, data=eu_grant)
+    expect_events("a grant in eu-west-1", ["JIT Access Granted"])
+    check(out["status"] == "granted" and out["region"] == EU
+          and ("tcp", 22, 22, "198.51.100.9/32") in eu_firewall()
+          and ("tcp", 22, 22, "198.51.100.9/32") not in firewall("web-1"),
+          "a grant naming eu-west-1 opens eu-west-1's web-1 only (its client signs for eu-west-1)")
+    out = run("lockdown.json", ["JIT Lockdown Started"] * 3 + ["JIT Access Revoked"] * 3)
+    check(out["status"] == "lockedDown" and out["ended"] == 3 and out["instances"] == 3,
+          "lockdown covers both Regions and ends the three remaining grants")
+    check(all(firewall(n) == baseline[n] for n in baseline) and eu_firewall() == eu_baseline,
+          "lockdown restores every baseline, in both Regions")
     check(out["until"] is not None, "the sample lockdown is timed")
     out = run("sweep-scheduled.json", [])
     check(out["status"] == "swept" and all(firewall(n) == baseline[n] for n in baseline), "the lockdown holds")
     out = run("grant-eventbridge.json", ["JIT Access Rejected"])
     check(out["status"] == "rejected" and out["error"]["code"] == "LockedDown", "a grant during the lockdown is LockedDown")
-    out = run("unlock.json", ["JIT Lockdown Ended"] * 2)
-    check(out["status"] == "unlocked" and out["instances"] == 2, "unlock lifts the lockdown")
+    out = run("unlock.json", ["JIT Lockdown Ended"] * 3)
+    check(out["status"] == "unlocked" and out["instances"] == 3, "unlock lifts the lockdown in both Regions")
 
     # The /jit slash command (issue #14): a signed Function URL request, answered in
     # Slack's format; the same request signed with another secret is a 401.
@@ -278,7 +303,7 @@ def run_events(sim):
 
     files = {f for f in os.listdir(EVENTS) if f.endswith(".json") and f != "instances.json"}
     check(files == seen, f"every event file was invoked ({len(files)})")
-    print(f"{len(seen) + 4} invocations passed, 0 failed")
+    print(f"{len(seen) + 5} invocations passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -611,16 +611,23 @@ fn invalid_regions_and_keys_name_the_field() {
     assert_eq!(p.regions, [eu(), HOME], "in the policy's order");
 }
 
-#[tokio::test]
-async fn other_regions_clients_are_built_on_first_use() {
+/// [`two_regions`] with eu-west-1's simulator made on first use, and how many times it
+/// was made.
+fn lazy_two_regions() -> (World, Arc<AtomicUsize>) {
     let builds = Arc::new(AtomicUsize::new(0));
     let counter = builds.clone();
     let regions = Regions::lazy([eu()], move |region| {
         counter.fetch_add(1, Ordering::SeqCst);
         Sim::in_region(region, instances())
     });
-    let w = App::new(Sim::new(instances()), two_region_policy(json!({})), clock())
-        .with_regions(regions);
+    let policy = two_region_policy(json!({}));
+    let w = App::new(Sim::new(instances()), policy, clock()).with_regions(regions);
+    (w, builds)
+}
+
+#[tokio::test]
+async fn other_regions_clients_are_built_on_first_use() {
+    let (w, builds) = lazy_two_regions();
     assert_eq!(w.regions.built(), 0);
     assert_eq!(builds.load(Ordering::SeqCst), 0);
 
@@ -656,14 +663,7 @@ async fn other_regions_clients_are_built_on_first_use() {
 
 #[tokio::test]
 async fn a_sweep_covering_every_region_builds_each_client_once() {
-    let builds = Arc::new(AtomicUsize::new(0));
-    let counter = builds.clone();
-    let regions = Regions::lazy([eu()], move |region| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Sim::in_region(region, instances())
-    });
-    let w = App::new(Sim::new(instances()), two_region_policy(json!({})), clock())
-        .with_regions(regions);
+    let (w, builds) = lazy_two_regions();
     let out = ok(&w, sweep()).await;
     assert_eq!(out["instances"], 4, "{out}");
     let out = ok(&w, sweep()).await;
