@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Benchmarks of the release function (issue targets 1-5 and 7), on this machine, loopback
-# only. Not part of the test suite: it prints PASS/FAIL per target and exits 0 whatever
-# the numbers (machines are noisy); it fails only when it cannot build or run.
+# Benchmarks of the release function (issue targets 1-5, 7, 8 and 9), on this machine,
+# loopback only. Not part of the test suite: it prints PASS/FAIL per target and exits 0
+# whatever the numbers (machines are noisy); it fails only when it cannot build or run.
 #
 #   bash scripts/bench.sh                 # build release, run targets 1-5, print the table
 #   BENCH_COLD_RUNS=40 bash scripts/bench.sh
-#   BENCH_CONCURRENCY=default,16,32 ...   # sweepConcurrency values for target 3
+#   BENCH_CONCURRENCY=default,16,32 ...   # sweepConcurrency values for target 3 (default
+#                                         # is always run: target 9 compares with it)
 #   BENCH_SIZE_BEFORE=1 ...               # also build with an unoptimised release profile
 #                                         # (target/bench-unopt, one more full build) for
 #                                         # the binary size before/after
 #   BENCH_CRITERION=1 ...                 # also run `cargo bench --bench core` (target 6)
 #   BENCH_ONLY=cold ...                   # target 1 only (with the size table)
+#   BENCH_ONLY=regions ...                # target 3 at default concurrency + target 9
+#                                         # (3 Regions x 1,000 instances, #15), ~30 s once built
 #   BENCH_SWEEP_BUS=0 ...                 # skip the sweep with JIT_EVENT_BUS set (#12)
 #
 # See BENCHMARKS.md for the method and the numbers measured here.
