@@ -422,7 +422,7 @@ mod tests {
         let none = other_regions(&config, &single);
         assert_eq!(none.built(), 0);
         assert!(
-            none.client(Region::US_EAST_1).is_err(),
+            none.client(Region::US_EAST_1).is_none(),
             "no slot for an unmanaged Region"
         );
         let policy = serde_json::json!({"regions": ["eu-west-1", "us-east-1"]});
@@ -441,7 +441,7 @@ mod tests {
         );
         assert_eq!(others.built(), 1);
         assert!(
-            others.client(eu).is_err(),
+            others.client(eu).is_none(),
             "home is the App's own client, not a slot"
         );
         let config = SdkConfig::builder()

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use super::{ErrorKind, Lightsail, LightsailError};
+use super::Lightsail;
 use crate::region::Region;
 
 type Build<L> = Box<dyn Fn(Region) -> L + Send + Sync>;
@@ -52,17 +52,13 @@ impl<L: Lightsail> Regions<L> {
         }
     }
 
-    /// The client for `region`, built now if this is its first use.
-    pub fn client(&self, region: Region) -> Result<&L, LightsailError> {
-        let slot = self
-            .clients
-            .iter()
-            .find(|(r, _)| *r == region)
-            .map(|(_, slot)| slot);
-        match (slot, &self.build) {
-            (Some(slot), Some(build)) => Ok(slot.get_or_init(|| build(region))),
-            (Some(slot), None) => slot.get().ok_or_else(|| no_client(region)),
-            (None, _) => Err(no_client(region)),
+    /// The client for `region`, built now if this is its first use; `None` when these
+    /// clients do not cover `region`.
+    pub fn client(&self, region: Region) -> Option<&L> {
+        let (_, slot) = self.clients.iter().find(|(r, _)| *r == region)?;
+        match &self.build {
+            Some(build) => Some(slot.get_or_init(|| build(region))),
+            None => slot.get(),
         }
     }
 
@@ -73,15 +69,4 @@ impl<L: Lightsail> Regions<L> {
             .filter(|(_, s)| s.get().is_some())
             .count()
     }
-}
-
-/// A Region the function was given no client for: its configuration is wrong, and
-/// retrying cannot fix it.
-fn no_client(region: Region) -> LightsailError {
-    LightsailError::new(
-        "Region",
-        ErrorKind::Refused,
-        "NoClient",
-        format!("no Lightsail client for {region}: it is not one of the policy's `regions`"),
-    )
 }

@@ -1,6 +1,7 @@
 //! What one command runs with: the [`App`] (policy, clock, Lightsail, events), the
-//! command's Region(s), a metered view of Lightsail there for this command's `apiCalls`, the effective `requestId`, `dryRun`
-//! and `replyTo`, and the decisions it announces ([`Ctx::decide`]).
+//! command's Region(s), a metered view of Lightsail there for this command's
+//! `apiCalls`, the effective `requestId`, `dryRun` and `replyTo`, and the decisions it
+//! announces ([`Ctx::decide`]).
 //!
 //! Every use case takes one `&Ctx` and its own request, so adding a setting that all
 //! commands need changes this file, not six signatures.

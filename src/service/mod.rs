@@ -40,21 +40,6 @@ use crate::region::{InstanceRef, Region};
 use crate::rejection::{Code, Rejection};
 
 pub use context::Ctx;
-
-/// `RegionNotManaged`: the message says which Regions are.
-fn region_not_managed(region: Region, policy: &Policy) -> Rejection {
-    Rejection::new(
-        Code::RegionNotManaged,
-        format!(
-            "this function does not manage {region}: it manages {} (the policy's `regions`){}",
-            crate::policy::region_list(&policy.regions),
-            match region == policy.home {
-                true => "; name one of them as the command's `region`",
-                false => "",
-            }
-        ),
-    )
-}
 pub use failure::{Failure, Transient, error_policy};
 pub use reconcile::{Ending, LINGER, Plan, apply, plan};
 
@@ -110,9 +95,12 @@ impl<L: Lightsail, C: Clock> App<L, C> {
         if region == self.policy.home {
             return Ok(&self.lightsail);
         }
-        self.regions
-            .client(region)
-            .map_err(|err| Rejection::new(Code::RegionNotManaged, err.message))
+        self.regions.client(region).ok_or_else(|| {
+            Rejection::new(
+                Code::RegionNotManaged,
+                format!("no Lightsail client was configured for {region} (App::with_regions)"),
+            )
+        })
     }
 
     /// Publish every decision on `publisher`'s bus.
@@ -163,17 +151,13 @@ impl<L: Lightsail, C: Clock> App<L, C> {
         admitted: Result<(), Rejection>,
     ) -> Result<Outcome, Transient> {
         let region = command.region.unwrap_or(self.policy.home);
-        let regions = match (command.region, command.covers_every_instance()) {
-            (None, true) => self.policy.regions.clone(),
-            _ => vec![region],
-        };
         // The Region comes first: a command for a Region this function does not manage
         // is refused whatever else it says. A refused command makes no call, so its
         // context may hold the home client; so may one covering every managed Region,
         // which reaches each through its own view (`Ctx::ls_in`), home managed or not.
-        let client = match (command.region, command.covers_every_instance()) {
-            (None, true) => Ok(&self.lightsail),
-            _ => self.client(region),
+        let (regions, client) = match (command.region, command.covers_every_instance()) {
+            (None, true) => (self.policy.regions.clone(), Ok(&self.lightsail)),
+            _ => (vec![region], self.client(region)),
         };
         let (client, admitted) = match client {
             Ok(client) => (client, admitted),
@@ -252,4 +236,19 @@ impl<L: Lightsail, C: Clock> App<L, C> {
             None => Delivered::default(),
         }
     }
+}
+
+/// `RegionNotManaged`: the message says which Regions are.
+fn region_not_managed(region: Region, policy: &Policy) -> Rejection {
+    Rejection::new(
+        Code::RegionNotManaged,
+        format!(
+            "this function does not manage {region}: it manages {} (the policy's `regions`){}",
+            crate::policy::region_list(&policy.regions),
+            match region == policy.home {
+                true => "; name one of them as the command's `region`",
+                false => "",
+            }
+        ),
+    )
 }
