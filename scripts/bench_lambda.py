@@ -228,6 +228,20 @@ def cold_start(binaries, sim_url, runs, logdir):
     return samples, rss
 
 
+def timed_sweep(sim, stub, fn_bin, logdir, tag, policy, extra=None):
+    """Start the function under `policy` against `sim` (50 ms per call), invoke one
+    scheduled sweep and stop it: (wall seconds, answer kind, answer, peak RSS in KB)."""
+    sim.latency(LATENCY_MS)
+    with open(os.path.join(logdir, f"fn-{tag}.log"), "ab") as log:
+        proc = start_function(fn_bin, stub.port, sim.url, log, policy, extra)
+    if stub.wait_first_poll(timeout=20) is None:
+        raise RuntimeError(f"function did not start: {stub.init_error}; see {logdir}")
+    wall, kind, answer = stub.invoke(f"sweep-{tag}", sweep_event(tag), timeout=120)
+    hwm = vm_hwm_kb(proc.pid)
+    stop(proc)
+    return wall, kind, answer, hwm
+
+
 def sweep(sim_bin, fn_bin, concurrency, logdir, tag, bus=False):
     """The 1,000-instance sweep; with `bus`, JIT_EVENT_BUS is set and the simulator's
     EventBridge (same 50 ms per call) receives the 100 `JIT Access Expired` events."""
@@ -235,16 +249,9 @@ def sweep(sim_bin, fn_bin, concurrency, logdir, tag, bus=False):
     fx, changed = fixture(now)
     with start_sim(sim_bin, fx, os.path.join(logdir, "fixture-1000.json"),
                    os.path.join(logdir, f"sim-{tag}.log")) as sim, RuntimeStub() as stub:
-        sim.latency(LATENCY_MS)
         policy = None if concurrency is None else {"sweepConcurrency": concurrency}
         extra = {"JIT_EVENT_BUS": BUS, "AWS_ENDPOINT_URL_EVENTBRIDGE": sim.url} if bus else {}
-        with open(os.path.join(logdir, f"fn-{tag}.log"), "ab") as log:
-            proc = start_function(fn_bin, stub.port, sim.url, log, policy, extra)
-        if stub.wait_first_poll(timeout=20) is None:
-            raise RuntimeError(f"function did not start: {stub.init_error}; see {logdir}")
-        wall, kind, answer = stub.invoke(f"sweep-{tag}", sweep_event(tag), timeout=120)
-        hwm = vm_hwm_kb(proc.pid)
-        stop(proc)
+        wall, kind, answer, hwm = timed_sweep(sim, stub, fn_bin, logdir, tag, policy, extra)
         ops = sim.calls()
         after = sim.instances()
         events = sim.events()
@@ -300,14 +307,7 @@ def sweep_regions(sim_bin, fn_bin, logdir, tag):
                       for r in REGIONS[1:]}}
     with start_sim(sim_bin, fx, os.path.join(logdir, "fixture-regions-3x1000.json"),
                    os.path.join(logdir, f"sim-{tag}.log")) as sim, RuntimeStub() as stub:
-        sim.latency(LATENCY_MS)
-        with open(os.path.join(logdir, f"fn-{tag}.log"), "ab") as log:
-            proc = start_function(fn_bin, stub.port, sim.url, log, {"regions": REGIONS})
-        if stub.wait_first_poll(timeout=20) is None:
-            raise RuntimeError(f"function did not start: {stub.init_error}; see {logdir}")
-        wall, kind, answer = stub.invoke(f"sweep-{tag}", sweep_event(tag), timeout=120)
-        hwm = vm_hwm_kb(proc.pid)
-        stop(proc)
+        wall, kind, answer, hwm = timed_sweep(sim, stub, fn_bin, logdir, tag, {"regions": REGIONS})
         requests = sim.requests()
         after = {REGIONS[0]: sim.instances()}
         for r in REGIONS[1:]:
